@@ -1,0 +1,183 @@
+/**
+ * The client protocol (namespace `/` and `/ws`), door-independent: validate, dispatch, reply.
+ * Every request gets exactly one reply of the PROTOCOL.md shape; a result is returned, never thrown
+ * (an exception here means a bug, and is answered `internal`).
+ */
+import type { Conn } from './connection.ts';
+import type { Bus } from './bus.ts';
+import type { Metrics } from './metrics.ts';
+import type { Config } from './config.ts';
+import type { Rooms } from './rooms.ts';
+import type { UserPrefs } from './user-prefs.ts';
+import type { Pipeline, PipelineMessage, PipelineResult } from '../filters/pipeline.ts';
+import { clientSchemas, fail, zodIssues, type ChatMessage, type ClientEventName, type Fail, type AnyReply } from './protocol.ts';
+
+/**
+ * The sanction gate seam: called before the pipeline with what is about to be sent; returns the
+ * refusal (muted, restricted, banned...) or null. The live sanction store plugs in here.
+ */
+export type SanctionGate = (conn: Conn, room: string, kind: 'text' | 'image') => Fail | null;
+
+/** Where held messages go until the review queue picks them up. */
+export type HoldSink = (msg: ChatMessage, result: PipelineResult) => void;
+
+export interface ClientEventDeps {
+  config: Config;
+  rooms: Rooms;
+  bus: Bus;
+  prefs: UserPrefs;
+  pipeline: Pipeline;
+  metrics: Metrics;
+  gate?: SanctionGate;
+  hold?: HoldSink;
+}
+
+const OK = Object.freeze({ ok: true as const });
+const noop = (): void => {};
+const BASE64_CHARS_PER_BYTE = 4 / 3;
+
+export function isClientEvent(name: string): name is ClientEventName {
+  return Object.hasOwn(clientSchemas, name);
+}
+
+export class ClientEvents {
+  private seq = 0;
+  private readonly idPrefix: string;
+  // prom-client children resolved once: a labels lookup per message costs more than the metric.
+  private readonly pipelineSeconds;
+  private readonly fanoutSeconds;
+  private readonly fannedOut;
+
+  constructor(private readonly d: ClientEventDeps) {
+    this.idPrefix = `${d.config.nodeId}-`;
+    this.pipelineSeconds = d.metrics.stageSeconds.labels('pipeline');
+    this.fanoutSeconds = d.metrics.stageSeconds.labels('fanout');
+    this.fannedOut = d.metrics.messagesOut.labels('local');
+  }
+
+  /** Handle one request. Synchronous unless the work needs to wait (join, async filters). */
+  handle(conn: Conn, event: string, data: unknown): AnyReply | Promise<AnyReply> {
+    if (!isClientEvent(event)) return fail('invalid', `unknown event ${JSON.stringify(event.slice(0, 64))}`, { issues: ['event: unknown'] });
+    const parsed = clientSchemas[event].safeParse(data);
+    if (!parsed.success) return fail('invalid', `bad ${event} payload`, { issues: zodIssues(parsed.error) });
+    const p = parsed.data as Record<string, unknown>;
+    switch (event) {
+      case 'room:join':
+        return this.join(conn, p.room as string);
+      case 'room:leave':
+        return this.leave(conn, p.room as string);
+      case 'message:send':
+        return this.send(conn, p as { room: string; text?: string; image?: string | Uint8Array; clientId?: string });
+      case 'user:block':
+      case 'user:unblock':
+        return this.block(conn, p.userId as string, event === 'user:block');
+    }
+  }
+
+  private async join(conn: Conn, room: string): Promise<AnyReply> {
+    if (conn.rooms.has(room)) return { ok: true, room, settings: this.d.rooms.settings(room), live: null };
+    if (conn.rooms.size >= this.d.config.limits.maxRoomsPerConnection) {
+      return fail('too_large', `a connection may be in at most ${this.d.config.limits.maxRoomsPerConnection} rooms`);
+    }
+    // Subscribe to the room's bus channel before acknowledging, so that everything published on
+    // other nodes after this reply reaches the new member.
+    if (this.d.bus.clustered && !this.d.rooms.has(room)) {
+      try {
+        await this.d.bus.join(room);
+      } catch {
+        return fail('unavailable', 'the room bus is unreachable; try again');
+      }
+    }
+    if (conn.closed) return fail('unavailable', 'connection closed');
+    this.d.rooms.join(conn, room);
+    return { ok: true, room, settings: this.d.rooms.settings(room), live: null };
+  }
+
+  private leave(conn: Conn, room: string): AnyReply {
+    if (this.d.rooms.leave(conn, room)) this.d.bus.leave(room);
+    return OK;
+  }
+
+  private async block(conn: Conn, target: string, blocked: boolean): Promise<AnyReply> {
+    if (target === conn.user.id) return fail('invalid', 'you cannot block yourself', { issues: ['userId: yourself'] });
+    let list: string[] | 'limit';
+    try {
+      list = await this.d.prefs.update(conn.user.id, target, blocked, this.d.config.limits.maxBlocks);
+    } catch {
+      return fail('unavailable', 'block list storage is unreachable; try again');
+    }
+    if (list === 'limit') return fail('too_large', `at most ${this.d.config.limits.maxBlocks} blocked users`);
+    this.d.rooms.refreshUser(conn.user.id);
+    this.d.bus.publishControl('blocks', { user: conn.user.id, blocks: list });
+    return OK;
+  }
+
+  /**
+   * message:send. A sender's messages are processed strictly in order: while one is in flight
+   * (an async filter), the next waits behind it, so fan-out order equals send order.
+   */
+  private send(conn: Conn, p: { room: string; text?: string; image?: string | Uint8Array; clientId?: string }): AnyReply | Promise<AnyReply> {
+    const r = conn.tail ? conn.tail.then(() => this.sendNow(conn, p)) : this.sendNow(conn, p);
+    if (r instanceof Promise) {
+      const tail: Promise<void> = r.then(noop, noop).then(() => {
+        if (conn.tail === tail) conn.tail = undefined;
+      });
+      conn.tail = tail;
+    }
+    return r;
+  }
+
+  private sendNow(conn: Conn, p: { room: string; text?: string; image?: string | Uint8Array; clientId?: string }): AnyReply | Promise<AnyReply> {
+    const { room } = p;
+    if (conn.closed) return fail('unavailable', 'connection closed');
+    if (!conn.rooms.has(room)) return fail('forbidden', 'join the room before sending to it');
+    const limits = this.d.config.limits;
+    if (p.text !== undefined && p.text.length > limits.maxTextChars) {
+      return fail('invalid', `text longer than ${limits.maxTextChars} characters`, { issues: [`text: longer than ${limits.maxTextChars}`] });
+    }
+    let image: Uint8Array | undefined;
+    if (p.image !== undefined) {
+      const bytes = typeof p.image === 'string' ? Math.floor(p.image.length / BASE64_CHARS_PER_BYTE) : p.image.byteLength;
+      if (bytes > limits.maxImageBytes) return fail('too_large', `image larger than ${limits.maxImageBytes} bytes`, { limit: limits.maxImageBytes });
+      image = typeof p.image === 'string' ? Buffer.from(p.image, 'base64') : p.image;
+    }
+    const kind = image ? 'image' : 'text';
+    const refused = this.d.gate?.(conn, room, kind);
+    if (refused) return refused;
+
+    const id = this.idPrefix + (this.seq++).toString(36);
+    const msg: PipelineMessage = { kind, id, room, userId: conn.user.id, ...(p.text !== undefined ? { text: p.text } : {}), ...(image ? { image } : {}) };
+    const t0 = performance.now();
+    const result = this.d.pipeline.run(msg);
+    if (result instanceof Promise) return result.then((r) => this.finish(conn, msg, r, t0, image));
+    return this.finish(conn, msg, result, t0, image);
+  }
+
+  private finish(conn: Conn, msg: PipelineMessage, result: PipelineResult, t0: number, image: Uint8Array | undefined): AnyReply {
+    this.pipelineSeconds.observe((performance.now() - t0) / 1000);
+    if (result.action === 'drop') {
+      const e = result.error ?? { code: 'blocked', message: 'message refused' };
+      return { ok: false, error: e } as Fail;
+    }
+    const text = result.text ?? msg.text;
+    const out: ChatMessage = {
+      id: msg.id,
+      room: msg.room,
+      user: { id: conn.user.id, name: conn.user.name },
+      ...(text !== undefined ? { text } : {}),
+      ...(image ? { image: Buffer.from(image.buffer, image.byteOffset, image.byteLength).toString('base64') } : {}),
+      ts: Date.now(),
+    };
+    if (result.action === 'hold') {
+      this.d.hold?.(out, result);
+      return { ok: true, id: msg.id, status: 'held' };
+    }
+    if (conn.closed || !conn.rooms.has(msg.room)) return fail('unavailable', 'left the room before the message was delivered');
+    const t1 = performance.now();
+    this.d.rooms.deliver(msg.room, 'message', out, conn.user.id);
+    this.d.bus.publish(msg.room, 'message', out, conn.user.id);
+    this.fannedOut.inc();
+    this.fanoutSeconds.observe((performance.now() - t1) / 1000);
+    return result.action === 'mask' ? { ok: true, id: msg.id, status: 'delivered', text } : { ok: true, id: msg.id, status: 'delivered' };
+  }
+}

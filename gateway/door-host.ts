@@ -1,0 +1,61 @@
+/**
+ * What a door (raw `/ws`, socket.io `/`) needs from the gateway: authentication at the handshake,
+ * connection bookkeeping and request handling. The doors own framing only.
+ */
+import type { Config } from './config.ts';
+import type { Conn, Door } from './connection.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { ErrorBody, Identity, AnyReply } from './protocol.ts';
+
+/** A refused handshake: HTTP status for the raw door, `connect_error` data for socket.io. */
+export class HandshakeRefusal extends Error {
+  override name = 'HandshakeRefusal';
+  constructor(
+    readonly status: 401 | 403 | 503,
+    readonly body: ErrorBody,
+  ) {
+    super(body.message);
+  }
+}
+
+export interface HandshakeMeta {
+  door: Door;
+  ip: string;
+}
+
+export interface DoorHost {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** False while draining: new handshakes are refused with 503. */
+  readonly accepting: boolean;
+  /** Verify the token and admission rules; throws HandshakeRefusal. */
+  admit(token: string | undefined, meta: HandshakeMeta): Promise<Identity>;
+  open(conn: Conn): void;
+  closed(conn: Conn): void;
+  request(conn: Conn, event: string, data: unknown): AnyReply | Promise<AnyReply>;
+  /** A connection's log child: never carries the token or message bodies. */
+  connLog(connId: string, door: Door, user: Identity): Logger;
+}
+
+/** Statuses as uWS wants them. */
+export const HTTP_STATUS: Record<number, string> = {
+  200: '200 OK',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  503: '503 Service Unavailable',
+};
+
+let connSeq = 0;
+/** Connection ids: unique per process, short, never derived from the token. */
+export function nextConnId(door: Door): string {
+  return `${door}${(connSeq++).toString(36)}`;
+}
+
+/** Event label for metrics: only known names, so a client cannot grow label cardinality. */
+export function eventLabel(event: string, known: (e: string) => boolean): string {
+  return known(event) ? event : 'unknown';
+}

@@ -1,0 +1,50 @@
+/**
+ * Prometheus metrics (prom-client), one registry per gateway instance so that several gateways in
+ * one process (tests) do not collide. Names are the SRE-facing contract: see docs/operations.md.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+/** Microsecond-to-second buckets for in-process stages: the pipeline budget is ~10 ms. */
+const STAGE_BUCKETS = [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({ name: 'modgate_connections', help: 'Open client connections', labelNames: ['door', 'ns'], registers: [this.registry] });
+  readonly connectionsTotal = new Counter({ name: 'modgate_connections_total', help: 'Accepted connections', labelNames: ['door', 'ns'], registers: [this.registry] });
+  readonly handshakeRefused = new Counter({ name: 'modgate_handshake_refused_total', help: 'Refused handshakes by code', labelNames: ['door', 'code'], registers: [this.registry] });
+  readonly messagesIn = new Counter({ name: 'modgate_messages_in_total', help: 'Inbound client events', labelNames: ['door', 'event'], registers: [this.registry] });
+  readonly messagesOut = new Counter({ name: 'modgate_messages_out_total', help: 'Chat messages fanned out (one per room publish, not per recipient)', labelNames: ['origin'], registers: [this.registry] });
+  readonly acks = new Counter({ name: 'modgate_acks_total', help: 'Replies by event and result code', labelNames: ['event', 'code'], registers: [this.registry] });
+  readonly disconnects = new Counter({ name: 'modgate_disconnects_total', help: 'Connections closed by the gateway, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly stageSeconds = new Histogram({ name: 'modgate_stage_seconds', help: 'Latency per message-path stage', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers: [this.registry] });
+  readonly filterOutcome = new Counter({ name: 'modgate_filter_outcome_total', help: 'Pipeline outcomes per filter (pass, mask, hold, drop, timeout, error, budget, shadow)', labelNames: ['filter', 'outcome'], registers: [this.registry] });
+  readonly filterSeconds = new Histogram({ name: 'modgate_filter_seconds', help: 'Latency per filter', labelNames: ['filter'], buckets: STAGE_BUCKETS, registers: [this.registry] });
+  readonly failOpen = new Counter({ name: 'modgate_fail_open_total', help: 'Checks that failed open (let traffic through) because a dependency failed', labelNames: ['part'], registers: [this.registry] });
+  readonly busErrors = new Counter({ name: 'modgate_bus_errors_total', help: 'Cluster bus publish/subscribe failures', labelNames: ['op'], registers: [this.registry] });
+  readonly eventLoopLag = new Gauge({
+    name: 'modgate_event_loop_lag_seconds',
+    help: 'Event loop delay since the last scrape',
+    labelNames: ['quantile'],
+    registers: [this.registry],
+    collect: () => this.collectLag(),
+  });
+  private readonly loop: IntervalHistogram;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'modgate_' });
+    this.loop = monitorEventLoopDelay({ resolution: 10 });
+    this.loop.enable();
+  }
+
+  private collectLag(): void {
+    this.eventLoopLag.set({ quantile: '0.5' }, this.loop.percentile(50) / 1e9);
+    this.eventLoopLag.set({ quantile: '0.99' }, this.loop.percentile(99) / 1e9);
+    this.eventLoopLag.set({ quantile: 'max' }, this.loop.max / 1e9);
+    this.loop.reset();
+  }
+
+  close(): void {
+    this.loop.disable();
+  }
+}

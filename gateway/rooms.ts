@@ -1,0 +1,162 @@
+/**
+ * Rooms on this node and the fan-out to their members, both doors at once.
+ *
+ * Fan-out is where the CPU goes, so the common case costs no JS per recipient: members without
+ * personal rules share the room's uWS topics (raw door: one pre-serialised frame published natively;
+ * socket.io: its uWS adapter does the same for WebSocket transports). Members with personal rules
+ * (today: a block list) leave the shared topics and get individual delivery, so one user's blocks
+ * never take the fast path away from everybody else.
+ */
+import type { Namespace } from 'socket.io';
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { Conn } from './connection.ts';
+import type { RoomSettings } from './protocol.ts';
+
+const SEP = '\x1f';
+/** uWS topic for raw-door members of a room. */
+export const rawTopic = (room: string): string => `ws${SEP}${room}`;
+/** socket.io room name: the `r:` prefix keeps room ids apart from socket ids (which never hold ':'). */
+export const sioRoom = (room: string): string => `r:${room}`;
+
+export const DEFAULT_ROOM_SETTINGS: Readonly<RoomSettings> = Object.freeze({ slowModeSec: 0, linksAllowed: true });
+
+interface RoomState {
+  members: Set<Conn>;
+  /** Members delivered to one by one (they have personal rules). */
+  personal: Set<Conn>;
+  sharedWs: number;
+  sharedSio: number;
+  settings: RoomSettings;
+}
+
+/** Per-user rules that make a recipient "personal". */
+export interface RecipientRules {
+  /** True if this user has any rule that needs per-message decisions. */
+  isPersonal(userId: string): boolean;
+  /** Whether `userId` wants to receive `event` from `senderId`. */
+  accepts(userId: string, senderId: string | undefined): boolean;
+}
+
+export class Rooms {
+  private readonly rooms = new Map<string, RoomState>();
+  private readonly byUser = new Map<string, Set<Conn>>();
+
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly nsp: Namespace,
+    private readonly rules: RecipientRules,
+  ) {}
+
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  has(room: string): boolean {
+    return this.rooms.has(room);
+  }
+
+  settings(room: string): RoomSettings {
+    return this.rooms.get(room)?.settings ?? { ...DEFAULT_ROOM_SETTINGS };
+  }
+
+  /** Track a connection (on open). */
+  add(conn: Conn): void {
+    let set = this.byUser.get(conn.user.id);
+    if (!set) this.byUser.set(conn.user.id, (set = new Set()));
+    set.add(conn);
+  }
+
+  /** Forget a connection (on close); returns the rooms left empty on this node. */
+  remove(conn: Conn): string[] {
+    const emptied: string[] = [];
+    for (const room of conn.rooms) if (this.leave(conn, room, false)) emptied.push(room);
+    const set = this.byUser.get(conn.user.id);
+    set?.delete(conn);
+    if (set?.size === 0) this.byUser.delete(conn.user.id);
+    return emptied;
+  }
+
+  connectionsOf(userId: string): ReadonlySet<Conn> {
+    return this.byUser.get(userId) ?? new Set();
+  }
+
+  /** Returns true when this is the room's first member on this node. */
+  join(conn: Conn, room: string): boolean {
+    if (conn.rooms.has(room)) return false;
+    let state = this.rooms.get(room);
+    const first = !state;
+    if (!state) {
+      state = { members: new Set(), personal: new Set(), sharedWs: 0, sharedSio: 0, settings: { ...DEFAULT_ROOM_SETTINGS } };
+      this.rooms.set(room, state);
+    }
+    conn.rooms.add(room);
+    state.members.add(conn);
+    if (this.rules.isPersonal(conn.user.id)) state.personal.add(conn);
+    else this.share(state, conn, room);
+    return first;
+  }
+
+  /** Returns true when the room is now empty on this node. */
+  leave(conn: Conn, room: string, unsubscribe = true): boolean {
+    const state = this.rooms.get(room);
+    conn.rooms.delete(room);
+    if (!state || !state.members.delete(conn)) return false;
+    if (!state.personal.delete(conn)) this.unshare(state, conn, room, unsubscribe);
+    if (state.members.size === 0) {
+      this.rooms.delete(room);
+      return true;
+    }
+    return false;
+  }
+
+  /** Re-sort a user's connections after their personal rules changed (e.g. first block). */
+  refreshUser(userId: string): void {
+    const personal = this.rules.isPersonal(userId);
+    for (const conn of this.connectionsOf(userId)) {
+      for (const room of conn.rooms) {
+        const state = this.rooms.get(room);
+        if (!state) continue;
+        const isPersonal = state.personal.has(conn);
+        if (personal && !isPersonal) {
+          this.unshare(state, conn, room, true);
+          state.personal.add(conn);
+        } else if (!personal && isPersonal) {
+          state.personal.delete(conn);
+          this.share(state, conn, room);
+        }
+      }
+    }
+  }
+
+  /**
+   * Deliver an event to every member of `room` on this node. `senderId` lets personal rules (blocks)
+   * drop it for the recipients who asked so.
+   */
+  deliver(room: string, event: string, data: unknown, senderId?: string): void {
+    const state = this.rooms.get(room);
+    if (!state) return;
+    let frame: string | undefined;
+    if (state.sharedWs > 0) {
+      frame = JSON.stringify({ event, data });
+      this.app.publish(rawTopic(room), frame, false);
+    }
+    if (state.sharedSio > 0) this.nsp.local.to(sioRoom(room)).emit(event, data);
+    for (const conn of state.personal) {
+      if (conn.closed || !this.rules.accepts(conn.user.id, senderId)) continue;
+      if (conn.sendRawFrame) conn.sendRawFrame((frame ??= JSON.stringify({ event, data })));
+      else conn.emit(event, data);
+    }
+  }
+
+  private share(state: RoomState, conn: Conn, room: string): void {
+    conn.subscribeShared(room);
+    if (conn.door === 'ws') state.sharedWs++;
+    else state.sharedSio++;
+  }
+
+  private unshare(state: RoomState, conn: Conn, room: string, unsubscribe: boolean): void {
+    if (unsubscribe && !conn.closed) conn.unsubscribeShared(room);
+    if (conn.door === 'ws') state.sharedWs--;
+    else state.sharedSio--;
+  }
+}
