@@ -90,7 +90,8 @@ export function attachRawDoor(app: TemplatedApp, host: DoorHost, path = '/ws'): 
   app.ws<UserData>(path, {
     maxPayloadLength: limits.maxFrameBytes,
     maxBackpressure: limits.maxBackpressureBytes,
-    // A client that stops reading is closed by uWS itself once its queue passes the cap.
+    // uWS drops publishes to a client whose queue is at the cap; the gateway's slow-reader sweep
+    // then closes it (server.ts). Direct sends past the cap close it here at once.
     closeOnBackpressureLimit: 1,
     idleTimeout: limits.idleTimeoutSec,
     sendPingsAutomatically: true,

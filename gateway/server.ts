@@ -24,8 +24,13 @@ import { visibleText } from '../filters/visible-text.ts';
 
 /** How often connections are checked for a slow reader (bytes queued past the cap). */
 const SLOW_READER_SWEEP_MS = 500;
-/** A socket.io WebSocket's queue stops growing at uWS's cap (sends are dropped): treat 90% as full. */
-const SLOW_READER_FRACTION = 0.9;
+/**
+ * uWS never lets a queue pass its cap: a publish that would is dropped for that subscriber, so the
+ * queue of a client that stopped reading plateaus just under the cap. A client whose queue is over
+ * half the cap on two sweeps in a row (~1 s) is not keeping up; a healthy one drains a burst in ms.
+ */
+const SLOW_READER_FRACTION = 0.5;
+const SLOW_READER_SWEEPS = 2;
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -200,11 +205,19 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
   const port = uWS.us_socket_local_port(listenSocket);
 
+  const lagging = new WeakMap<Conn, number>();
   const sweep = setInterval(() => {
     const cap = config.limits.maxBackpressureBytes * SLOW_READER_FRACTION;
     for (const conn of conns) {
-      if (conn.bufferedAmount() > cap) {
-        conn.log.warn({ reason: 'slow_reader', buffered: conn.bufferedAmount() }, 'closing a client that stopped reading');
+      const buffered = conn.bufferedAmount();
+      if (buffered <= cap) {
+        lagging.delete(conn);
+        continue;
+      }
+      const sweeps = (lagging.get(conn) ?? 0) + 1;
+      lagging.set(conn, sweeps);
+      if (sweeps >= SLOW_READER_SWEEPS) {
+        conn.log.warn({ reason: 'slow_reader', buffered }, 'closing a client that stopped reading');
         metrics.disconnects.inc({ reason: 'slow_reader' });
         conn.close('slow reader: too much unread data', true);
       }
