@@ -59,8 +59,8 @@ export interface PipelineMessage {
 export interface FilterContext {
   /** Milliseconds this filter may take (min of its timeout and what is left of the budget). */
   readonly deadlineMs: number;
-  /** Aborted when the filter's time is up: async filters should stop work. */
-  readonly signal?: AbortSignal;
+  /** Aborted when the filter's time is up: async filters should stop work. Made on first use. */
+  readonly signal: AbortSignal;
 }
 
 export type FailureDirection = 'pass' | 'hold' | 'drop';
@@ -94,6 +94,18 @@ export interface PipelineOptions {
   observe?: (filter: string, outcome: Outcome, seconds: number) => void;
   /** Clock in ms (tests). */
   now?: () => number;
+}
+
+/** One filter run's context; the AbortController is made only if the filter asks for the signal. */
+class RunContext implements FilterContext {
+  private ac: AbortController | undefined;
+  constructor(readonly deadlineMs: number) {}
+  get signal(): AbortSignal {
+    return (this.ac ??= new AbortController()).signal;
+  }
+  abort(): void {
+    this.ac?.abort();
+  }
 }
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
@@ -144,17 +156,17 @@ export class Pipeline {
         if (state.action === 'drop') return this.result(state);
         continue;
       }
-      const deadlineMs = Math.min(f.timeoutMs, left);
+      const ctx = new RunContext(Math.min(f.timeoutMs, left));
       const t0 = this.now();
       let v: Verdict | Promise<Verdict>;
       try {
-        v = f.check(state.masked ? { ...msg, text: state.text } : msg, { deadlineMs });
+        v = f.check(state.masked ? { ...msg, text: state.text } : msg, ctx);
       } catch {
         this.fail(state, f, 'error', (this.now() - t0) / 1000);
         if (state.action === 'drop') return this.result(state);
         continue;
       }
-      if (isThenable(v)) return this.continueAsync(msg, filters, i, v, t0, deadlineMs, state, start, budget);
+      if (isThenable(v)) return this.continueAsync(msg, filters, i, v, t0, ctx, state, start, budget);
       if (this.apply(state, f, v, (this.now() - t0) / 1000)) return this.result(state);
     }
     return this.result(state);
@@ -166,7 +178,7 @@ export class Pipeline {
     index: number,
     first: Promise<Verdict>,
     t0: number,
-    deadlineMs: number,
+    ctx: RunContext,
     state: RunState,
     start: number,
     budget: number,
@@ -174,7 +186,6 @@ export class Pipeline {
     let pending: Promise<Verdict> | undefined = first;
     for (let i = index; i < filters.length; i++) {
       const f = filters[i]!;
-      let ac: AbortController | undefined;
       if (!pending) {
         const left = budget - (this.now() - start);
         if (left <= 0) {
@@ -182,11 +193,10 @@ export class Pipeline {
           if (state.action === 'drop') return this.result(state);
           continue;
         }
-        deadlineMs = Math.min(f.timeoutMs, left);
+        ctx = new RunContext(Math.min(f.timeoutMs, left));
         t0 = this.now();
-        ac = new AbortController();
         try {
-          const v = f.check(state.masked ? { ...msg, text: state.text } : msg, { deadlineMs, signal: ac.signal });
+          const v = f.check(state.masked ? { ...msg, text: state.text } : msg, ctx);
           if (!isThenable(v)) {
             if (this.apply(state, f, v, (this.now() - t0) / 1000)) return this.result(state);
             continue;
@@ -200,7 +210,7 @@ export class Pipeline {
       }
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), Math.max(0, deadlineMs));
+        timer = setTimeout(() => resolve('timeout'), Math.max(0, ctx.deadlineMs));
       });
       let outcome: Verdict | 'timeout' | 'error';
       try {
@@ -213,7 +223,7 @@ export class Pipeline {
       pending = undefined;
       const seconds = (this.now() - t0) / 1000;
       if (outcome === 'timeout' || outcome === 'error') {
-        ac?.abort();
+        ctx.abort();
         this.fail(state, f, outcome, seconds);
         if (state.action === 'drop') return this.result(state);
         continue;
