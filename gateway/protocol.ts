@@ -120,6 +120,8 @@ export interface ServerToClientEvents {
   'stream:ended': (e: { room: string; streamId: string; reason: 'ended' | 'killed' }) => void;
   'moderation:notice': (n: Notice) => void;
   'session:ended': (e: { code: ErrorCode | 'shutdown'; notice?: Notice }) => void;
+  /** modgate extension: the node is shutting down; reconnect (to another node) after the close. */
+  'server:shutdown': (e: { reconnect: boolean }) => void;
   /** A request the gateway could not answer with a reply (no ack, or an unparseable frame). */
   error: (e: ErrorBody) => void;
 }
