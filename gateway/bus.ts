@@ -109,6 +109,16 @@ export class RedisBus implements Bus {
 
   join(room: string): Promise<void> {
     let p = this.subscribed.get(room);
+    if (!p && this.sub.status !== 'ready') {
+      // Redis is away: the subscription waits in ioredis's queue and is made on reconnect. The
+      // member joins now (same-node delivery does not need Redis) rather than hang.
+      this.subscribed.set(room, Promise.resolve());
+      this.sub.subscribe(CHANNEL_PREFIX + room).catch(() => {
+        this.subscribed.delete(room);
+        this.onError('subscribe');
+      });
+      return Promise.resolve();
+    }
     if (!p) {
       p = this.sub.subscribe(CHANNEL_PREFIX + room).then(
         () => undefined,

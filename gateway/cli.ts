@@ -13,6 +13,8 @@ const USAGE = `usage:
   modgate token --sub ID [--name NAME] [--roles user,moderator,admin] [--owns room1,room2]
                 [--device ID] [--ttl SECONDS]
                                        mint a token signed with MODGATE_JWT_SECRET
+  modgate policy check FILE            validate a policy file (exit 0 ok, 1 invalid)
+  modgate audit verify [--redis URL]   verify the audit log's hash chains (exit 0 ok, 1 broken)
   modgate help`;
 
 function die(message: string, code = 2): never {
@@ -123,6 +125,18 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       return serve();
     case 'token':
       return token(rest);
+    case 'policy': {
+      if (rest[0] !== 'check') die(`usage: modgate policy check FILE`);
+      const { policyCheckCommand } = await import('../rules/policy-check.ts');
+      process.exitCode = await policyCheckCommand(rest.slice(1));
+      return;
+    }
+    case 'audit': {
+      if (rest[0] !== 'verify') die(`usage: modgate audit verify [--redis URL]`);
+      const { auditVerifyCommand } = await import('./audit-verify.ts');
+      process.exitCode = await auditVerifyCommand(rest.slice(1));
+      return;
+    }
     case 'help':
     case '--help':
     case '-h':

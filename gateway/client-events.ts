@@ -13,10 +13,10 @@ import type { Pipeline, PipelineMessage, PipelineResult } from '../filters/pipel
 import { clientSchemas, fail, zodIssues, type ChatMessage, type ClientEventName, type Fail, type AnyReply } from './protocol.ts';
 
 /**
- * The sanction gate seam: called before the pipeline with what is about to be sent; returns the
- * refusal (muted, restricted, banned...) or null. The live sanction store plugs in here.
+ * The sanction gate: called before the pipeline with what is about to be sent; returns the refusal
+ * (muted, restricted, banned...), 'shadow' (accept, but deliver to the sender only) or null.
  */
-export type SanctionGate = (conn: Conn, room: string, kind: 'text' | 'image') => Fail | null;
+export type SanctionGate = (conn: Conn, room: string, kind: 'text' | 'image') => Fail | 'shadow' | null;
 
 /** Where held messages go until the review queue picks them up. */
 export type HoldSink = (msg: ChatMessage, result: PipelineResult) => void;
@@ -142,18 +142,19 @@ export class ClientEvents {
       image = typeof p.image === 'string' ? Buffer.from(p.image, 'base64') : p.image;
     }
     const kind = image ? 'image' : 'text';
-    const refused = this.d.gate?.(conn, room, kind);
-    if (refused) return refused;
+    const gate = this.d.gate?.(conn, room, kind);
+    if (gate && gate !== 'shadow') return gate;
+    const shadow = gate === 'shadow';
 
     const id = this.idPrefix + (this.seq++).toString(36);
     const msg: PipelineMessage = { kind, id, room, userId: conn.user.id, ...(p.text !== undefined ? { text: p.text } : {}), ...(image ? { image } : {}) };
     const t0 = performance.now();
     const result = this.d.pipeline.run(msg);
-    if (result instanceof Promise) return result.then((r) => this.finish(conn, msg, r, t0, image));
-    return this.finish(conn, msg, result, t0, image);
+    if (result instanceof Promise) return result.then((r) => this.finish(conn, msg, r, t0, image, shadow));
+    return this.finish(conn, msg, result, t0, image, shadow);
   }
 
-  private finish(conn: Conn, msg: PipelineMessage, result: PipelineResult, t0: number, image: Uint8Array | undefined): AnyReply {
+  private finish(conn: Conn, msg: PipelineMessage, result: PipelineResult, t0: number, image: Uint8Array | undefined, shadow: boolean): AnyReply {
     this.pipelineSeconds.observe((performance.now() - t0) / 1000);
     if (result.action === 'drop') {
       const e = result.error ?? { code: 'blocked', message: 'message refused' };
@@ -173,6 +174,11 @@ export class ClientEvents {
       return { ok: true, id: msg.id, status: 'held' };
     }
     if (conn.closed || !conn.rooms.has(msg.room)) return fail('unavailable', 'left the room before the message was delivered');
+    if (shadow) {
+      // Shadow restriction: the sender sees a normal delivery on their own connections; nobody else.
+      for (const c of this.d.rooms.connectionsOf(conn.user.id)) if (c.rooms.has(msg.room)) c.emit('message', out);
+      return { ok: true, id: msg.id, status: 'delivered' };
+    }
     const t1 = performance.now();
     this.d.rooms.deliver(msg.room, 'message', out, conn.user.id);
     this.d.bus.publish(msg.room, 'message', out, conn.user.id);

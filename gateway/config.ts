@@ -57,6 +57,7 @@ const fileSchema = z.strictObject({
   jwtAudience: z.string().optional(),
   jwtClockSkewSec: z.number().int().min(0).max(300).optional(),
   policyPath: z.string().optional(),
+  outboxPath: z.string().optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
   nodeId: z.string().optional(),
   shutdownGraceMs: z.number().int().min(0).max(120_000).optional(),
@@ -78,6 +79,8 @@ const configSchema = z.strictObject({
   /** Clock skew tolerated on exp/nbf: small, so a leaked expired token stays dead. */
   jwtClockSkewSec: z.number().int().min(0).max(300).default(30),
   policyPath: z.string().optional(),
+  /** Where restrictive sanction writes wait while Redis is unreachable (JSON lines; survives restarts). */
+  outboxPath: z.string().optional(),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   nodeId: z.string().min(1).max(64),
   shutdownGraceMs: z.number().int().min(0).max(120_000).default(5000),
@@ -100,6 +103,7 @@ const ENV_NAMES: Record<string, string> = {
   policyPath: 'MODGATE_POLICY',
   logLevel: 'LOG_LEVEL',
   nodeId: 'MODGATE_NODE_ID',
+  outboxPath: 'MODGATE_OUTBOX',
 };
 
 function formatIssues(error: z.ZodError, fromEnv: Set<string>): string {
@@ -159,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     jwtAudience: overrides.jwtAudience ?? file.jwtAudience,
     jwtClockSkewSec: overrides.jwtClockSkewSec ?? file.jwtClockSkewSec,
     policyPath: overrides.policyPath ?? envValue('policyPath') ?? file.policyPath,
+    outboxPath: overrides.outboxPath ?? envValue('outboxPath') ?? file.outboxPath,
     logLevel: overrides.logLevel ?? envValue('logLevel') ?? file.logLevel,
     nodeId: overrides.nodeId ?? envValue('nodeId') ?? file.nodeId ?? randomUUID().slice(0, 8),
     shutdownGraceMs: overrides.shutdownGraceMs ?? file.shutdownGraceMs,

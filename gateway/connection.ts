@@ -33,6 +33,8 @@ export interface Conn {
   readonly id: string;
   readonly door: Door;
   readonly user: Identity;
+  /** Remote address as the gateway saw it (for IP bans). */
+  readonly ip: string;
   readonly log: Logger;
   /** Rooms this connection has joined. */
   readonly rooms: Set<string>;

@@ -24,7 +24,11 @@ export interface HandshakeMeta {
   ip: string;
 }
 
+/** Which namespace a door serves: the client protocol or the admin protocol. */
+export type Namespace = '/' | '/admin';
+
 export interface DoorHost {
+  readonly ns: Namespace;
   readonly config: Config;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -35,6 +39,8 @@ export interface DoorHost {
   open(conn: Conn): void;
   closed(conn: Conn): void;
   request(conn: Conn, event: string, data: unknown): AnyReply | Promise<AnyReply>;
+  /** Metric label for an event name: known names only, so clients cannot grow label cardinality. */
+  label(event: string): string;
   /** A connection's log child: never carries the token or message bodies. */
   connLog(connId: string, door: Door, user: Identity): Logger;
 }
@@ -53,9 +59,4 @@ let connSeq = 0;
 /** Connection ids: unique per process, short, never derived from the token. */
 export function nextConnId(door: Door): string {
   return `${door}${(connSeq++).toString(36)}`;
-}
-
-/** Event label for metrics: only known names, so a client cannot grow label cardinality. */
-export function eventLabel(event: string, known: (e: string) => boolean): string {
-  return known(event) ? event : 'unknown';
 }

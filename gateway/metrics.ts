@@ -31,6 +31,12 @@ export class Metrics {
   });
   private readonly loop: IntervalHistogram;
 
+  /** Audit entries the bounded queue had to drop, and entries not yet written (DESIGN.md: counted). */
+  watchAudit(audit: { readonly dropped: number; readonly pending: number }): void {
+    new Gauge({ name: 'modgate_audit_dropped', help: 'Audit entries dropped since start (queue full, invalid, closed)', registers: [this.registry], collect() { this.set(audit.dropped); } });
+    new Gauge({ name: 'modgate_audit_pending', help: 'Audit entries queued and not yet written', registers: [this.registry], collect() { this.set(audit.pending); } });
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'modgate_' });
     this.loop = monitorEventLoopDelay({ resolution: 10 });

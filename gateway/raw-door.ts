@@ -7,7 +7,6 @@ import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest, us_socket_cont
 import { TokenBucket, type Conn } from './connection.ts';
 import { HandshakeRefusal, HTTP_STATUS, nextConnId, type DoorHost } from './door-host.ts';
 import type { Logger } from './logger.ts';
-import { isClientEvent } from './client-events.ts';
 import type { ErrorBody, Identity, AnyReply } from './protocol.ts';
 import { rawTopic } from './rooms.ts';
 
@@ -30,6 +29,7 @@ class RawConn implements Conn {
     private readonly ws: WebSocket<UserData>,
     readonly id: string,
     readonly user: Identity,
+    readonly ip: string,
     readonly log: Logger,
     readonly flood: TokenBucket,
   ) {}
@@ -69,18 +69,18 @@ function bearer(header: string): string | undefined {
   return m?.[1];
 }
 
-export function attachRawDoor(app: TemplatedApp, host: DoorHost, path = '/ws'): void {
+export function attachRawDoor(app: TemplatedApp, host: DoorHost, path: '/ws' | '/ws/admin'): void {
   const limits = host.config.limits;
   const eventsIn = new Map<string, { inc(): void }>();
   const countIn = (event: string) => {
-    const label = isClientEvent(event) ? event : 'unknown';
+    const label = host.label(event);
     let c = eventsIn.get(label);
-    if (!c) eventsIn.set(label, (c = host.metrics.messagesIn.labels('ws', label)));
+    if (!c) eventsIn.set(label, (c = host.metrics.messagesIn.labels(host.ns === '/' ? 'ws' : 'ws-admin', label)));
     c.inc();
   };
 
   const respond = (conn: RawConn, event: string, ack: number | undefined, reply: AnyReply) => {
-    host.metrics.acks.inc({ event: isClientEvent(event) ? event : 'unknown', code: reply.ok ? 'ok' : reply.error.code });
+    host.metrics.acks.inc({ event: host.label(event), code: reply.ok ? 'ok' : reply.error.code });
     if (conn.closed) return;
     if (ack !== undefined) conn.reply(ack, reply);
     else if (!reply.ok) conn.emit('error', reply.error);
@@ -108,7 +108,7 @@ export function attachRawDoor(app: TemplatedApp, host: DoorHost, path = '/ws'): 
         aborted = true;
       });
       const refuse = (r: HandshakeRefusal) => {
-        host.metrics.handshakeRefused.inc({ door: 'ws', code: r.body.code });
+        host.metrics.handshakeRefused.inc({ door: host.ns === '/' ? 'ws' : 'ws-admin', code: r.body.code });
         if (aborted) return;
         res.cork(() => {
           res
@@ -132,7 +132,7 @@ export function attachRawDoor(app: TemplatedApp, host: DoorHost, path = '/ws'): 
     open: (ws: WebSocket<UserData>) => {
       const ud = ws.getUserData();
       const id = nextConnId('ws');
-      const conn = new RawConn(ws, id, ud.identity, host.connLog(id, 'ws', ud.identity), new TokenBucket(limits.floodRatePerSec, limits.floodBurst));
+      const conn = new RawConn(ws, id, ud.identity, ud.ip, host.connLog(id, 'ws', ud.identity), new TokenBucket(limits.floodRatePerSec, limits.floodBurst));
       ud.conn = conn;
       host.open(conn);
     },

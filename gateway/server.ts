@@ -8,16 +8,22 @@ import { Redis } from 'ioredis';
 import type { Server as IoServer } from 'socket.io';
 import { createAuthenticator, AuthError, type Authenticator } from './auth.ts';
 import { LocalBus, RedisBus, fastFailRedisOptions, type Bus } from './bus.ts';
-import { ClientEvents, type HoldSink, type SanctionGate } from './client-events.ts';
+import { ClientEvents, isClientEvent, type HoldSink, type SanctionGate } from './client-events.ts';
 import type { Config } from './config.ts';
 import type { Conn } from './connection.ts';
-import { HandshakeRefusal, HTTP_STATUS, type DoorHost, type HandshakeMeta } from './door-host.ts';
+import { HandshakeRefusal, HTTP_STATUS, type DoorHost, type HandshakeMeta, type Namespace } from './door-host.ts';
+import { AdminEvents, isAdminEvent } from './admin-events.ts';
+import { MemoryAuditLog, RedisAuditLog, type AuditLog } from './audit.ts';
+import { endsSession, handshakeRefusal, noticeOf, sanctionGate, touchedConnections } from './enforcement.ts';
+import { MemorySanctionStore, type SanctionStore } from './sanction-store.ts';
+import { RedisSanctionStore } from './redis-sanction-store.ts';
+import { loadPolicy } from '../rules/policy.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
-import type { Identity, AnyReply } from './protocol.ts';
+import type { Identity, Notice } from './protocol.ts';
 import { attachRawDoor } from './raw-door.ts';
 import { Rooms } from './rooms.ts';
-import { attachSocketIoDoor } from './sio-door.ts';
+import { bindNamespace, createSocketIo } from './sio-door.ts';
 import { UserPrefs } from './user-prefs.ts';
 import { Pipeline, type Filter } from '../filters/pipeline.ts';
 import { visibleText } from '../filters/visible-text.ts';
@@ -46,6 +52,10 @@ export interface Gateway {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly io: IoServer;
+  readonly store: SanctionStore;
+  readonly audit: AuditLog;
+  /** Resolves once sanction state has been loaded (or failed to load). */
+  ready(): Promise<void>;
   /** Graceful shutdown: stop accepting, tell clients, drain in-flight work, close. */
   close(): Promise<void>;
 }
@@ -68,10 +78,30 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const redis = config.redisUrl ? new Redis(config.redisUrl, fastFailRedisOptions(`modgate-state-${config.nodeId}`)) : undefined;
   redis?.on('error', (e: Error) => log.warn({ err: e.message }, 'state redis error'));
   const prefs = new UserPrefs(redis);
+  const policy = loadPolicy(config.policyPath);
+  log.info({ version: policy.version, path: config.policyPath ?? 'shipped default' }, 'policy loaded');
+  const store: SanctionStore = config.redisUrl
+    ? new RedisSanctionStore({ url: config.redisUrl, nodeId: config.nodeId, log, ...(config.outboxPath ? { outboxPath: config.outboxPath } : {}) })
+    : new MemorySanctionStore();
+  const audit: AuditLog = config.redisUrl ? new RedisAuditLog(config.redisUrl, config.nodeId, { log }) : new MemoryAuditLog(config.nodeId, { log });
+  metrics.watchAudit(audit);
 
+  /** Client connections (namespace `/`, `/ws`) and admin connections (`/admin`, `/ws/admin`). */
   const conns = new Set<Conn>();
+  const adminConns = new Set<Conn>();
+  /** Where each user was last seen on this node (device, IP), for moderators and IP bans. */
+  const seen = new Map<string, { device?: string; ip?: string; at: number }>();
+  const SEEN_KEEP = 100_000;
   let accepting = true;
   let rooms!: Rooms;
+  const deliverNoticeLocally = (userId: string, notice: Notice) => {
+    let delivered = false;
+    for (const c of [...rooms.connectionsOf(userId)]) {
+      c.emit('moderation:notice', notice);
+      delivered = true;
+    }
+    if (delivered) void store.ackNotice(userId, notice.caseId);
+  };
   const deliverRemote = (room: string, event: string, data: unknown, senderId: string | undefined) => {
     rooms.deliver(room, event, data, senderId);
     metrics.messagesOut.inc({ origin: 'remote' });
@@ -82,11 +112,32 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       if (rooms.connectionsOf(user).size === 0) return;
       prefs.set(user, blocks);
       rooms.refreshUser(user);
+    } else if (type === 'notice') {
+      const { user, notice } = data as { user: string; notice: Notice };
+      deliverNoticeLocally(user, notice);
     }
   };
   const bus: Bus = config.redisUrl
     ? new RedisBus(config.redisUrl, config.nodeId, deliverRemote, onControl, log, (op) => metrics.busErrors.inc({ op }))
     : new LocalBus();
+
+  // Every sanction this node learns of — issued here or on any other node — is enforced here.
+  store.onChange((c) => {
+    if (c.op !== 'put') return;
+    const s = c.sanction;
+    const ends = endsSession(s);
+    const notice = noticeOf(s);
+    if (ends) {
+      for (const conn of touchedConnections(s, [...conns, ...adminConns])) {
+        conn.emit('session:ended', { code: ends, notice });
+        conn.log.info({ sanction: s.id, code: ends }, 'session ended by sanction');
+        metrics.disconnects.inc({ reason: ends });
+        conn.close(ends, false);
+      }
+      if (rooms.connectionsOf(s.userId).size === 0) return;
+    }
+    if (s.kind !== 'shadow') deliverNoticeLocally(s.userId, notice);
+  });
 
   const held: unknown[] = [];
   const pipeline = new Pipeline(options.filters ?? DEFAULT_FILTERS, {
@@ -97,49 +148,116 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
   });
 
-  const host: DoorHost = {
+  /** Token, then (for admins) role, then live sanctions. Fails closed until state is loaded. */
+  async function authenticate(token: string | undefined, meta: HandshakeMeta, ns: Namespace): Promise<Identity> {
+    let identity: Identity;
+    try {
+      identity = await auth.verify(token);
+    } catch (e) {
+      if (e instanceof AuthError) throw new HandshakeRefusal(401, { code: 'unauthorized', message: e.message });
+      throw e;
+    }
+    if (ns === '/admin' && !identity.roles.some((r) => r === 'moderator' || r === 'admin')) {
+      audit.append({
+        kind: 'refused',
+        action: 'forbidden',
+        actor: { type: 'user', id: identity.id, roles: [...identity.roles] },
+        facts: `admin handshake without a moderator or admin role (${meta.door})`,
+        automatedDetection: false,
+        automatedDecision: true,
+      });
+      throw new HandshakeRefusal(403, { code: 'forbidden', message: 'the admin door needs the moderator or admin role' });
+    }
+    if (store.unhealthy()?.startsWith('sanction state not reconciled')) {
+      throw new HandshakeRefusal(503, { code: 'unavailable', message: 'sanction state is loading; try again shortly' });
+    }
+    const refusal = handshakeRefusal(store, identity.id, identity.device, meta.ip);
+    if (refusal) {
+      throw new HandshakeRefusal(403, {
+        code: refusal.code,
+        message: refusal.code === 'banned' ? 'you are banned' : 'your account is suspended',
+        notice: refusal.notice,
+        ...(refusal.until ? { until: refusal.until } : {}),
+      });
+    }
+    if (seen.size >= SEEN_KEEP) seen.delete(seen.keys().next().value!);
+    seen.set(identity.id, { ...(identity.device ? { device: identity.device } : {}), ip: meta.ip, at: Date.now() });
+    log.debug({ user: identity.id, door: meta.door, ns }, 'handshake accepted');
+    return identity;
+  }
+
+  const makeHost = (ns: Namespace, set: Set<Conn>, h: Pick<DoorHost, 'request' | 'label'> & { onOpen?: (c: Conn) => void; onClosed?: (c: Conn) => void; prepare?: (i: Identity) => Promise<void> }): DoorHost => ({
+    ns,
     config,
     log,
     metrics,
     get accepting() {
       return accepting;
     },
-    async admit(token: string | undefined, meta: HandshakeMeta): Promise<Identity> {
-      let identity: Identity;
-      try {
-        identity = await auth.verify(token);
-      } catch (e) {
-        if (e instanceof AuthError) throw new HandshakeRefusal(401, { code: 'unauthorized', message: e.message });
-        throw e;
-      }
-      // Load what this user controls before their first message can arrive.
-      await prefs.load(identity.id);
-      log.debug({ user: identity.id, door: meta.door }, 'handshake accepted');
+    async admit(token, meta) {
+      const identity = await authenticate(token, meta, ns);
+      await h.prepare?.(identity);
       return identity;
     },
     open(conn) {
-      conns.add(conn);
-      rooms.add(conn);
-      metrics.connections.inc({ door: conn.door, ns: '/' });
-      metrics.connectionsTotal.inc({ door: conn.door, ns: '/' });
+      set.add(conn);
+      metrics.connections.inc({ door: conn.door, ns });
+      metrics.connectionsTotal.inc({ door: conn.door, ns });
+      h.onOpen?.(conn);
       conn.log.debug('connected');
     },
     closed(conn) {
-      if (!conns.delete(conn)) return;
-      for (const room of rooms.remove(conn)) bus.leave(room);
-      if (rooms.connectionsOf(conn.user.id).size === 0) prefs.forget(conn.user.id);
-      metrics.connections.dec({ door: conn.door, ns: '/' });
+      if (!set.delete(conn)) return;
+      metrics.connections.dec({ door: conn.door, ns });
+      h.onClosed?.(conn);
       conn.log.debug('disconnected');
     },
-    request(conn: Conn, event: string, data: unknown): AnyReply | Promise<AnyReply> {
-      return events.handle(conn, event, data);
-    },
+    request: h.request,
+    label: h.label,
     connLog(conn, door, user) {
-      return log.child({ conn, door, user: user.id });
+      return log.child({ conn, door, ns, user: user.id });
     },
-  };
+  });
 
-  const io = attachSocketIoDoor(app, host);
+  const host = makeHost('/', conns, {
+    // Load what this user controls before their first message can arrive.
+    prepare: (identity) => prefs.load(identity.id),
+    onOpen(conn) {
+      rooms.add(conn);
+      // Notices issued while the user was away.
+      store.takeNotices(conn.user.id).then(
+        (list) => {
+          for (const n of list) conn.emit('moderation:notice', n);
+        },
+        () => {},
+      );
+    },
+    onClosed(conn) {
+      for (const room of rooms.remove(conn)) bus.leave(room);
+      if (rooms.connectionsOf(conn.user.id).size === 0) prefs.forget(conn.user.id);
+    },
+    request: (conn, event, data) => events.handle(conn, event, data),
+    label: (event) => (isClientEvent(event) ? event : 'unknown'),
+  });
+  const admin = new AdminEvents({
+    config,
+    store,
+    audit,
+    policy: () => policy,
+    seen: (userId) => seen.get(userId),
+    deliverNotice(userId, notice) {
+      deliverNoticeLocally(userId, notice);
+      bus.publishControl('notice', { user: userId, notice });
+    },
+  });
+  const adminHost = makeHost('/admin', adminConns, {
+    request: (conn, event, data) => admin.handle(conn, event, data),
+    label: (event) => (isAdminEvent(event) ? event : 'unknown'),
+  });
+
+  const io = createSocketIo(app, host);
+  bindNamespace(io, host);
+  bindNamespace(io, adminHost);
   rooms = new Rooms(app, io.of('/'), prefs);
   const events = new ClientEvents({
     config,
@@ -148,7 +266,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     prefs,
     pipeline,
     metrics,
-    ...(options.gate ? { gate: options.gate } : {}),
+    gate: options.gate ?? sanctionGate(store),
     hold:
       options.hold ??
       ((msg) => {
@@ -156,8 +274,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         if (held.length > HELD_KEEP) held.shift();
       }),
   });
-  attachRawDoor(app, host);
-  // The admin doors (`/admin`, `/ws/admin`) attach here with the sanctions issue.
+  attachRawDoor(app, host, '/ws');
+  attachRawDoor(app, adminHost, '/ws/admin');
 
   const json = (res: HttpResponse, status: number, body: unknown) => {
     res.cork(() => {
@@ -170,7 +288,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const notReady = (): string | null => {
     if (!accepting) return 'shutting down';
     if (redis && redis.status !== 'ready') return `redis ${redis.status}`;
-    return bus.unhealthy();
+    return store.unhealthy() ?? bus.unhealthy();
   };
   app.get('/healthz', (res) => json(res, 200, { status: 'ok' }));
   app.get('/readyz', (res) => {
@@ -194,11 +312,29 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       },
     );
   });
+  app.get('/transparency', (res, req) => {
+    const since = new URLSearchParams(req.getQuery() ?? '').get('since') ?? undefined;
+    if (since !== undefined && Number.isNaN(Date.parse(since))) return json(res, 400, { code: 'invalid', message: 'since must be an ISO date' });
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    audit.transparency(since).then(
+      (report) => {
+        if (!aborted) json(res, 200, report);
+      },
+      () => {
+        if (!aborted) json(res, 503, { code: 'unavailable', message: 'the audit log is unreachable' });
+      },
+    );
+  });
   app.any('/*', (res) => json(res, 404, { code: 'not_found', message: 'no such route' }));
 
   // Connect to Redis in the background: /readyz says 503 until it is there, and ioredis keeps retrying.
   if (redis) redis.connect().catch((e: Error) => log.warn({ err: e.message }, 'redis not reachable yet'));
   if (bus instanceof RedisBus) bus.connect().catch((e: Error) => log.warn({ err: e.message }, 'bus redis not reachable yet'));
+  // Reconcile sanction state in the background: handshakes are refused (503) until it is loaded.
+  const storeStarted = store.start().catch((e: Error) => log.error({ err: e.message }, 'sanction store failed to start'));
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
@@ -234,13 +370,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       uWS.us_listen_socket_close(listenSocket);
       clearInterval(sweep);
       log.info({ connections: conns.size }, 'shutting down: draining');
-      for (const conn of conns) conn.emit('server:shutdown', { reconnect: true });
+      for (const conn of [...conns, ...adminConns]) conn.emit('server:shutdown', { reconnect: true });
       const tails = [...conns].map((c) => c.tail).filter(Boolean);
       if (tails.length) {
         await Promise.race([Promise.allSettled(tails), new Promise((r) => setTimeout(r, config.shutdownGraceMs).unref())]);
       }
-      for (const conn of [...conns]) conn.close('server shutting down', true);
+      for (const conn of [...conns, ...adminConns]) conn.close('server shutting down', true);
       io.close();
+      await Promise.race([audit.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await audit.close();
+      await store.close();
       await bus.close();
       redis?.disconnect();
       metrics.close();
@@ -248,5 +387,5 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       log.info('closed');
     })());
 
-  return { port, config, metrics, log, io, close };
+  return { port, config, metrics, log, io, store, audit, ready: () => storeStarted.then(() => undefined), close };
 }

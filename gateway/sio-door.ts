@@ -9,7 +9,6 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { TokenBucket, type Conn } from './connection.ts';
 import { HandshakeRefusal, nextConnId, type DoorHost } from './door-host.ts';
 import type { Logger } from './logger.ts';
-import { isClientEvent } from './client-events.ts';
 import type { ClientToServerEvents, Identity, AnyReply, ServerToClientEvents } from './protocol.ts';
 import { sioRoom } from './rooms.ts';
 import { uwsAdapterFor } from './uws-adapter.ts';
@@ -42,6 +41,7 @@ class SioConn implements Conn {
     private readonly socket: GatewaySocket,
     readonly id: string,
     readonly user: Identity,
+    readonly ip: string,
     readonly log: Logger,
     readonly flood: TokenBucket,
   ) {}
@@ -73,7 +73,8 @@ class SioConn implements Conn {
   }
 }
 
-export function attachSocketIoDoor(app: TemplatedApp, host: DoorHost): Server {
+/** The socket.io server on the uWS app; namespaces are bound with `bindNamespace`. */
+export function createSocketIo(app: TemplatedApp, host: Pick<DoorHost, 'config'>): Server {
   const limits = host.config.limits;
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>({
     path: '/socket.io/',
@@ -85,14 +86,21 @@ export function attachSocketIoDoor(app: TemplatedApp, host: DoorHost): Server {
     // Deliberately no connectionStateRecovery: see the file comment.
   });
   io.attachApp(app, { maxBackpressure: limits.maxBackpressureBytes, idleTimeout: limits.idleTimeoutSec } as never);
+  return io as unknown as Server;
+}
 
-  io.use((socket, next) => {
+/** Serve one protocol (client `/` or admin `/admin`) on a socket.io namespace. */
+export function bindNamespace(io: Server, host: DoorHost): void {
+  const limits = host.config.limits;
+  const nsp = io.of(host.ns) as unknown as Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+  const doorLabel = host.ns === '/' ? 'sio' : 'sio-admin';
+  nsp.use((socket, next) => {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token = typeof auth?.token === 'string' ? auth.token : undefined;
     if (!host.accepting) {
       const err = new Error('gateway is shutting down') as Error & { data?: unknown };
       err.data = { code: 'unavailable', message: err.message };
-      host.metrics.handshakeRefused.inc({ door: 'sio', code: 'unavailable' });
+      host.metrics.handshakeRefused.inc({ door: doorLabel, code: 'unavailable' });
       return next(err);
     }
     host.admit(token, { door: 'sio', ip: socket.handshake.address }).then(
@@ -102,7 +110,7 @@ export function attachSocketIoDoor(app: TemplatedApp, host: DoorHost): Server {
       },
       (e: unknown) => {
         const r = e instanceof HandshakeRefusal ? e : new HandshakeRefusal(503, { code: 'internal', message: 'handshake failed' });
-        host.metrics.handshakeRefused.inc({ door: 'sio', code: r.body.code });
+        host.metrics.handshakeRefused.inc({ door: doorLabel, code: r.body.code });
         const err = new Error(r.body.message) as Error & { data?: unknown };
         err.data = r.body;
         next(err);
@@ -110,10 +118,10 @@ export function attachSocketIoDoor(app: TemplatedApp, host: DoorHost): Server {
     );
   });
 
-  io.on('connection', (socket) => {
+  nsp.on('connection', (socket) => {
     const identity = socket.data.identity;
     const id = nextConnId('sio');
-    const conn = new SioConn(socket, id, identity, host.connLog(id, 'sio', identity), new TokenBucket(limits.floodRatePerSec, limits.floodBurst));
+    const conn = new SioConn(socket, id, identity, socket.handshake.address, host.connLog(id, 'sio', identity), new TokenBucket(limits.floodRatePerSec, limits.floodBurst));
     socket.data.conn = conn;
     host.open(conn);
 
@@ -125,8 +133,8 @@ export function attachSocketIoDoor(app: TemplatedApp, host: DoorHost): Server {
         conn.close('flood limit exceeded', false);
         return;
       }
-      const label = isClientEvent(event) ? event : 'unknown';
-      host.metrics.messagesIn.inc({ door: 'sio', event: label });
+      const label = host.label(event);
+      host.metrics.messagesIn.inc({ door: doorLabel, event: label });
       const respond = (reply: AnyReply) => {
         host.metrics.acks.inc({ event: label, code: reply.ok ? 'ok' : reply.error.code });
         if (conn.closed) return;
@@ -153,6 +161,4 @@ export function attachSocketIoDoor(app: TemplatedApp, host: DoorHost): Server {
       host.closed(conn);
     });
   });
-
-  return io;
 }

@@ -1,0 +1,283 @@
+/**
+ * The admin protocol (namespace `/admin`, `/ws/admin`): moderators and admins issue and lift
+ * sanctions, record violations for the policy to decide, and look users up. Authority comes from the
+ * verified token only. Every action is audited with its actor and reaches every node through the
+ * sanction store.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { AuditLog } from './audit.ts';
+import type { Config } from './config.ts';
+import type { Conn } from './connection.ts';
+import { fail, zodIssues, ROOM_ID, type AnyReply, type Notice } from './protocol.ts';
+import { StoreUnavailableError, type Sanction, type SanctionStore } from './sanction-store.ts';
+import { noticeOf } from './enforcement.ts';
+import type { Policy } from '../rules/policy.ts';
+import { decide, isKnownCategory } from '../rules/decide.ts';
+import type { Decision, Violation } from '../rules/types.ts';
+import { toNotice } from '../rules/notice.ts';
+
+const FEATURES = ['chat', 'dm', 'livestream', 'upload', 'report'] as const;
+const userId = z.string().min(1).max(128);
+const room = z.string().regex(ROOM_ID, 'room id must match ^[a-z0-9][a-z0-9:_-]{0,63}$');
+const reason = z.string().min(1).max(1000);
+const category = z.string().min(1).max(64);
+/** Ten years: longer than that is permanent, which is said by leaving the duration out. */
+const MAX_DURATION_SEC = 10 * 365 * 86_400;
+/** Warnings are kept as state this long (the minor ladder's probation). */
+const WARN_RECORD_SEC = 30 * 86_400;
+
+export const adminSchemas = {
+  'user:sanction': z
+    .strictObject({
+      userId,
+      action: z.enum(['warn', 'mute', 'restrict', 'suspend', 'ban', 'shadow']),
+      room: room.optional(),
+      durationSec: z.number().int().positive().max(MAX_DURATION_SEC).optional(),
+      features: z.array(z.enum(FEATURES)).min(1).max(FEATURES.length).optional(),
+      reason,
+      category: category.optional(),
+      /** Extension: with `ban`, also refuse this device id / IP address (ban evasion). */
+      device: z.string().min(1).max(128).optional(),
+      ip: z.string().min(1).max(64).optional(),
+    })
+    .superRefine((p, ctx) => {
+      if (p.action === 'restrict' && !p.features) ctx.addIssue({ code: 'custom', path: ['features'], message: 'restrict needs features' });
+      if (p.action !== 'restrict' && p.features) ctx.addIssue({ code: 'custom', path: ['features'], message: 'features only go with restrict' });
+      if (p.room && p.action !== 'mute') ctx.addIssue({ code: 'custom', path: ['room'], message: 'room only scopes a mute' });
+      if ((p.device || p.ip) && p.action !== 'ban') ctx.addIssue({ code: 'custom', path: ['device'], message: 'device and ip only go with ban' });
+    }),
+  'user:pardon': z.strictObject({ userId, sanctionId: z.string().min(1).max(128).optional() }),
+  'violation:record': z.strictObject({ userId, category, reason, room: room.optional(), messageId: z.string().min(1).max(128).optional() }),
+  'user:get': z.strictObject({ userId }),
+} as const;
+
+export type AdminEventName = keyof typeof adminSchemas;
+export function isAdminEvent(name: string): name is AdminEventName {
+  return Object.hasOwn(adminSchemas, name);
+}
+
+export interface AdminDeps {
+  config: Config;
+  store: SanctionStore;
+  audit: AuditLog;
+  policy: () => Policy;
+  /** Where users were last seen (device, ip) — for user:get. */
+  seen: (userId: string) => { device?: string; ip?: string; at: number } | undefined;
+  /** Send a notice to the user's live connections on every node (no sanction carries it). */
+  deliverNotice: (userId: string, notice: Notice) => void;
+  now?: () => number;
+}
+
+const unavailable = () => fail('unavailable', 'the sanction store is unreachable; lifting and policy decisions wait for it. Try again.');
+
+export class AdminEvents {
+  private readonly now: () => number;
+  constructor(private readonly d: AdminDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  handle(conn: Conn, event: string, data: unknown): AnyReply | Promise<AnyReply> {
+    if (!isAdminEvent(event)) return fail('invalid', `unknown admin event ${JSON.stringify(event.slice(0, 64))}`, { issues: ['event: unknown'] });
+    const parsed = adminSchemas[event].safeParse(data);
+    if (!parsed.success) return fail('invalid', `bad ${event} payload`, { issues: zodIssues(parsed.error) });
+    const p = parsed.data as never;
+    switch (event) {
+      case 'user:sanction':
+        return this.sanction(conn, p);
+      case 'user:pardon':
+        return this.pardon(conn, p);
+      case 'violation:record':
+        return this.violation(conn, p);
+      case 'user:get':
+        return this.get(p);
+    }
+  }
+
+  private actor(conn: Conn) {
+    return { type: 'user' as const, id: conn.user.id, roles: [...conn.user.roles] };
+  }
+
+  private async sanction(conn: Conn, p: z.infer<(typeof adminSchemas)['user:sanction']>): Promise<AnyReply> {
+    const now = this.now();
+    const id = `s_${randomUUID()}`;
+    const caseId = `case_${randomUUID()}`;
+    const durationSec = p.action === 'warn' ? (p.durationSec ?? WARN_RECORD_SEC) : p.durationSec;
+    const policy = this.d.policy();
+    const appealable = p.category ? policyAppealable(policy, p.category) : true;
+    const s: Sanction = {
+      id,
+      userId: p.userId,
+      kind: p.action,
+      ...(p.room ? { room: p.room } : {}),
+      ...(p.features ? { features: p.features } : {}),
+      ...(p.device ? { device: p.device } : {}),
+      ...(p.ip ? { ip: p.ip } : {}),
+      actor: { type: 'user', id: conn.user.id },
+      reason: p.reason,
+      ...(p.category ? { category: p.category } : {}),
+      policy: 'moderator',
+      caseId,
+      start: now,
+      ...(durationSec !== undefined ? { until: now + durationSec * 1000 } : {}),
+      appealable,
+    };
+    s.notice = noticeOf(s, this.d.config);
+    await this.issue(s, s.notice);
+    this.d.audit.append({
+      kind: 'sanction',
+      action: p.action,
+      ...(p.category ? { category: p.category } : {}),
+      actor: this.actor(conn),
+      subject: { userId: p.userId, ...(p.room ? { room: p.room } : {}) },
+      caseId,
+      sanctionId: id,
+      policy: 'moderator',
+      restriction: restrictionOf(s),
+      ...(durationSec !== undefined ? { durationSec } : {}),
+      facts: p.reason,
+      automatedDetection: false,
+      automatedDecision: false,
+      ground: p.category ?? 'moderator judgement',
+      redress: appealable ? 'appeal' : 'not appealable',
+    });
+    return { ok: true, sanctionId: id, caseId };
+  }
+
+  /** Notice first (so an offline user gets it), then the sanction (which every node enforces). */
+  private async issue(s: Sanction, notice: Notice): Promise<void> {
+    if (s.kind !== 'shadow') await this.d.store.pushNotice(s.userId, s.caseId, notice);
+    await this.d.store.put(s);
+  }
+
+  private async pardon(conn: Conn, p: z.infer<(typeof adminSchemas)['user:pardon']>): Promise<AnyReply> {
+    let lifted: Sanction[];
+    try {
+      lifted = await this.d.store.lift(p.userId, p.sanctionId);
+    } catch (e) {
+      if (e instanceof StoreUnavailableError) return unavailable();
+      throw e;
+    }
+    if (p.sanctionId && lifted.length === 0) return fail('not_found', `no active sanction ${p.sanctionId} for ${p.userId}`);
+    this.d.audit.append({
+      kind: 'pardon',
+      action: 'pardon',
+      actor: this.actor(conn),
+      subject: { userId: p.userId },
+      ...(p.sanctionId ? { sanctionId: p.sanctionId } : {}),
+      facts: `lifted ${lifted.map((s) => `${s.kind}:${s.id}`).join(', ') || 'nothing'}`,
+      automatedDetection: false,
+      automatedDecision: false,
+    });
+    return { ok: true, lifted: lifted.map((s) => s.id) };
+  }
+
+  private async violation(conn: Conn, p: z.infer<(typeof adminSchemas)['violation:record']>): Promise<AnyReply> {
+    const policy = this.d.policy();
+    if (!isKnownCategory(policy, p.category)) return fail('invalid', `unknown category ${p.category}`, { issues: [`category: not in policy ${policy.version}`] });
+    const at = this.now();
+    const violation: Violation = {
+      userId: p.userId,
+      category: p.category,
+      at,
+      source: 'moderator',
+      ...(p.room ? { room: p.room } : {}),
+      ...(p.messageId ? { messageId: p.messageId, evidence: [p.messageId] } : {}),
+    };
+    const caseId = `case_${randomUUID()}`;
+    let decision: Decision;
+    let notice: Notice;
+    let sanctions: Sanction[];
+    try {
+      [decision, notice, sanctions] = await this.d.store.recordViolation(p.userId, (history) => {
+        const dec = decide(policy, violation, history);
+        const n: Notice = toNotice(dec, caseId, at);
+        const ss = sanctionsOf(dec, violation, caseId, { type: 'user', id: conn.user.id }, p.reason, n);
+        return {
+          result: [dec, n, ss] as [Decision, Notice, Sanction[]],
+          commit: {
+            userId: p.userId,
+            strike: dec.strike,
+            minor: dec.records.minorViolation ? { id: `${p.userId}:${dec.category}:${at}`, category: dec.category, at } : null,
+            sanctions: ss,
+          },
+        };
+      });
+    } catch (e) {
+      if (e instanceof StoreUnavailableError) return unavailable();
+      throw e;
+    }
+    // The sanctions carry the notice to every node; a decision without one (a warning on the minor
+    // ladder, a support notice) is sent to the user's live connections directly.
+    if (decision.notify) {
+      await this.d.store.pushNotice(p.userId, caseId, notice);
+      if (!sanctions.length) this.d.deliverNotice(p.userId, notice);
+    }
+    this.d.audit.append({
+      kind: 'decision',
+      action: decision.notice.action,
+      category: p.category,
+      actor: this.actor(conn),
+      subject: { userId: p.userId, ...(p.room ? { room: p.room } : {}), ...(p.messageId ? { messageId: p.messageId } : {}) },
+      caseId,
+      ...(sanctions[0] ? { sanctionId: sanctions[0].id } : {}),
+      policy: decision.rule,
+      policyVersion: decision.policyVersion,
+      restriction: decision.actions.map((a) => a.kind).join('+') || 'none',
+      ...(decision.notice.durationSec !== undefined ? { durationSec: decision.notice.durationSec } : {}),
+      facts: p.reason,
+      automatedDetection: false,
+      automatedDecision: false,
+      ground: p.category,
+      redress: decision.notice.appealable ? 'appeal' : 'not appealable',
+      ...(p.messageId ? { evidence: { messageId: p.messageId } } : {}),
+    });
+    return { ok: true, caseId, action: decision.notice.action, ...(sanctions[0] ? { sanctionId: sanctions[0].id } : {}) };
+  }
+
+  private async get(p: z.infer<(typeof adminSchemas)['user:get']>): Promise<AnyReply> {
+    const sanctions = this.d.store.active(p.userId);
+    let strikes: unknown[] = [];
+    try {
+      const h = await this.d.store.history(p.userId);
+      const now = this.now();
+      strikes = h.strikes.filter((s) => s.expiresAt > now);
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError)) throw e;
+    }
+    const recent = await this.d.audit.query({ userId: p.userId, limit: 20 }).catch(() => []);
+    const seen = this.d.seen(p.userId);
+    return { ok: true, sanctions, strikes, recent, ...(seen ? { seen } : {}) };
+  }
+}
+
+function policyAppealable(policy: Policy, category: string): boolean {
+  return isKnownCategory(policy, category) ? decide(policy, { userId: '-', category, at: 0, source: 'moderator' }, { strikes: [], minorViolations: [] }).notice.appealable : true;
+}
+
+function restrictionOf(s: Sanction): string {
+  if (s.kind === 'restrict') return `restrict:${(s.features ?? []).join(',')}`;
+  if (s.kind === 'mute' && s.room) return `mute:room:${s.room}`;
+  return s.kind;
+}
+
+/** Turn a policy decision into sanctions (ids derived from the case, so retries are idempotent). */
+export function sanctionsOf(dec: Decision, v: Violation, caseId: string, actor: Sanction['actor'], reason: string, notice: Notice): Sanction[] {
+  return dec.actions.map((a, i) => ({
+    ...(i === 0 ? { notice } : {}),
+    id: `${caseId}:${i}`,
+    userId: v.userId,
+    kind: a.kind,
+    ...(a.scope === 'room' && v.room ? { room: v.room } : {}),
+    ...(a.features ? { features: a.features } : {}),
+    actor,
+    reason,
+    category: dec.category,
+    policy: dec.rule,
+    policyVersion: dec.policyVersion,
+    caseId,
+    start: v.at,
+    ...(a.durationSec !== undefined ? { until: v.at + a.durationSec * 1000 } : {}),
+    appealable: dec.notice.appealable,
+  }));
+}

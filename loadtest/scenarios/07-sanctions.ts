@@ -1,0 +1,259 @@
+/**
+ * Scenario 7 — sanction propagation.
+ *
+ * (a) A moderator bans a user through node A's `/ws/admin`; the user is connected to node B's
+ *     `/ws`; measured: admin request sent → `session:ended` received by the user on node B (the
+ *     moment node B enforces the ban; the user's next message would be refused from then on).
+ *     Side by side, interleaved in blocks: raw Redis PUBLISH → SUBSCRIBE one-way latency between
+ *     two connections of this process, on the same redis-server. All times from one clock.
+ * (b) The message path in process (validation + sanction gate + pipeline + fan-out to an empty
+ *     room), with the gate and without it, over a store holding 100k sanctions of other users.
+ *
+ * Two gateway processes (taskset core 0) and a redis-server (core 1) are started for the run.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import hdr from 'hdr-histogram-js';
+import { SignJWT } from 'jose';
+import { findFreePort, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
+import { round4, spread } from '../lib/stats.ts';
+import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
+
+const BAR = 'p50 ≤ raw + 1 ms; p99 ≤ 2× raw; message path with the sanction check ≤ 1.05× without';
+const P50_SLACK_MS = 1;
+const P99_RATIO = 2;
+const GATE_RATIO = 1.05;
+
+interface Plan {
+  /** Bans measured (each a fresh user), and raw publishes measured. */
+  samples: number;
+  /** Samples per interleaved block (raw block, modgate block, raw block, ...). */
+  block: number;
+  /** Pause between samples so that each one is measured on an idle path. */
+  gapMs: number;
+  /** Message-path iterations per variant and round, and rounds. */
+  pathIterations: number;
+  pathRounds: number;
+}
+const FULL: Plan = { samples: 1000, block: 100, gapMs: 2, pathIterations: 200_000, pathRounds: 5 };
+const QUICK: Plan = { samples: 200, block: 50, gapMs: 2, pathIterations: 50_000, pathRounds: 3 };
+
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+function histogram() {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 }); // µs
+}
+
+async function mint(secret: string, sub: string, roles: string[]): Promise<string> {
+  return new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('2h').sign(new TextEncoder().encode(secret));
+}
+
+function openWs(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_q, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+}
+
+async function propagation(ctx: BenchContext, plan: Plan): Promise<{ figures: Figures; ok: boolean; notes: string[] }> {
+  const secret = randomBytes(32).toString('base64url');
+  const redisPort = await findFreePort();
+  const redis = new ManagedChild({
+    name: 'redis-server',
+    command: 'redis-server',
+    args: ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    cwd: ctx.repoRoot,
+    env: { PATH: process.env.PATH ?? '' },
+    cpu: ctx.cpus.generator,
+    logFile: join(ctx.tmpDir, '07-redis.log'),
+  });
+  const nodes: { child: ManagedChild; port: number }[] = [];
+  try {
+    for (const name of ['a', 'b']) {
+      const port = await findFreePort();
+      const child = new ManagedChild({
+        name: `modgate-${name}`,
+        command: process.execPath,
+        args: ['bin/modgate.mjs', 'serve'],
+        cwd: ctx.repoRoot,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), HOST: '127.0.0.1', MODGATE_JWT_SECRET: secret, REDIS_URL: `redis://127.0.0.1:${redisPort}`, MODGATE_NODE_ID: `bench-${name}`, LOG_LEVEL: 'warn' },
+        cpu: ctx.cpus.server,
+        logFile: join(ctx.tmpDir, `07-modgate-${name}.log`),
+      });
+      nodes.push({ child, port });
+    }
+    for (const n of nodes) await waitReady(n.child, n.port, '/readyz', 20_000);
+    const [A, B] = nodes as unknown as [{ port: number }, { port: number }];
+
+    const admin = await openWs(`ws://127.0.0.1:${A.port}/ws/admin?token=${await mint(secret, 'bench-mod', ['moderator'])}`);
+    let ack = 0;
+    const pendingAcks = new Map<number, (d: { ok: boolean }) => void>();
+    admin.on('message', (buf) => {
+      const f = JSON.parse(String(buf));
+      if (typeof f.ack === 'number') pendingAcks.get(f.ack)?.(f.data);
+    });
+
+    const pub = new Redis(redisPort, '127.0.0.1');
+    const sub = new Redis(redisPort, '127.0.0.1');
+    let onRaw: ((t: number) => void) | undefined;
+    await sub.subscribe('bench:raw');
+    sub.on('message', () => onRaw?.(nowMs()));
+
+    const raw = histogram();
+    const mod = histogram();
+    let failures = 0;
+    const rawSample = async () => {
+      const got = new Promise<number>((r) => (onRaw = r));
+      const t0 = nowMs();
+      await pub.publish('bench:raw', String(t0));
+      raw.recordValue(Math.max(1, Math.round(((await got) - t0) * 1000)));
+    };
+    let userSeq = 0;
+    const banSample = async () => {
+      const user = `bench-user-${userSeq++}`;
+      const ws = await openWs(`ws://127.0.0.1:${B.port}/ws?token=${await mint(secret, user, ['user'])}`);
+      const ended = new Promise<number>((resolve) => {
+        ws.on('message', (buf) => {
+          if (String(buf).includes('"session:ended"')) resolve(nowMs());
+        });
+      });
+      await sleep(plan.gapMs);
+      const id = ++ack;
+      const replied = new Promise<{ ok: boolean }>((r) => pendingAcks.set(id, r));
+      const t0 = nowMs();
+      admin.send(JSON.stringify({ event: 'user:sanction', data: { userId: user, action: 'ban', reason: 'bench' }, ack: id }));
+      const t1 = await Promise.race([ended, sleep(5000).then(() => -1)]);
+      const reply = await replied;
+      pendingAcks.delete(id);
+      if (t1 < 0 || !reply.ok) failures++;
+      else mod.recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
+      ws.terminate();
+    };
+    // Warm-up: JIT, connections, Lua script cache.
+    for (let i = 0; i < 20; i++) {
+      await rawSample();
+      await banSample();
+    }
+    raw.reset();
+    mod.reset();
+    failures = 0;
+    for (let done = 0; done < plan.samples; done += plan.block) {
+      for (let i = 0; i < plan.block; i++) {
+        await rawSample();
+        await sleep(plan.gapMs);
+      }
+      for (let i = 0; i < plan.block; i++) await banSample();
+      ctx.log(`  scenario 7: ${Math.min(done + plan.block, plan.samples)}/${plan.samples} bans`);
+    }
+    admin.close();
+    pub.disconnect();
+    sub.disconnect();
+    const f = (h: ReturnType<typeof histogram>) => ({ p50_ms: round4(h.getValueAtPercentile(50) / 1000), p99_ms: round4(h.getValueAtPercentile(99) / 1000), max_ms: round4(h.maxValue / 1000), samples: h.totalCount });
+    const figures: Figures = { 'raw-redis-pubsub': f(raw), 'modgate-ban-propagation': { ...f(mod), failures } };
+    return { figures, ok: failures === 0, notes: failures ? [`${failures} bans did not reach node B within 5 s: run invalid`] : [] };
+  } finally {
+    for (const n of nodes) await n.child.stop();
+    await redis.stop();
+  }
+}
+
+/** (b): the message path with and without the sanction gate, in this process. */
+async function messagePath(plan: Plan): Promise<{ figures: Figures; ratio: number; ratioSpread: [number, number] }> {
+  const { loadConfig } = await import('../../gateway/config.ts');
+  const { ClientEvents } = await import('../../gateway/client-events.ts');
+  const { MemorySanctionStore } = await import('../../gateway/sanction-store.ts');
+  const { sanctionGate } = await import('../../gateway/enforcement.ts');
+  const { Pipeline } = await import('../../filters/pipeline.ts');
+  const { DEFAULT_FILTERS } = await import('../../gateway/server.ts');
+  const { Metrics } = await import('../../gateway/metrics.ts');
+  const { LocalBus } = await import('../../gateway/bus.ts');
+  const { UserPrefs } = await import('../../gateway/user-prefs.ts');
+  const { TokenBucket } = await import('../../gateway/connection.ts');
+  const config = loadConfig({}, { jwtSecret: 'x'.repeat(40), logLevel: 'silent' });
+  const store = new MemorySanctionStore();
+  const now = Date.now();
+  for (let i = 0; i < 100_000; i++) {
+    await store.put({ id: `s${i}`, userId: `other${i}`, kind: i % 2 ? 'mute' : 'ban', actor: { type: 'user', id: 'm' }, reason: 'r', caseId: `c${i}`, start: now });
+  }
+  const metrics = new Metrics();
+  const pipeline = new Pipeline(DEFAULT_FILTERS, { budgetMs: config.pipeline.budgetMs });
+  // Rooms stand-in: the room has no other member on this node, so fan-out costs the same in both.
+  const rooms = { has: () => true, settings: () => ({ slowModeSec: 0, linksAllowed: true }), deliver: () => {}, connectionsOf: () => new Set(), join: () => true, leave: () => false, refreshUser: () => {} };
+  const conn = { id: 'c', door: 'ws', user: { id: 'bench-user', name: 'b', roles: ['user'], owns: [], ageVerified: false, emailVerified: false }, ip: '127.0.0.1', rooms: new Set(['room']), flood: new TokenBucket(1e9, 1e9), tail: undefined, closed: false, log: undefined, emit() {}, subscribeShared() {}, unsubscribeShared() {}, bufferedAmount: () => 0, close() {} };
+  const base = { config, rooms: rooms as never, bus: new LocalBus(), prefs: new UserPrefs(), pipeline, metrics };
+  const withGate = new ClientEvents({ ...base, gate: sanctionGate(store) });
+  const without = new ClientEvents(base);
+  const data = { room: 'room', text: 'a perfectly ordinary chat message of about sixty bytes!!' };
+  const run = (ev: InstanceType<typeof ClientEvents>, n: number) => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) ev.handle(conn as never, 'message:send', data);
+    return Number(process.hrtime.bigint() - t0) / n;
+  };
+  run(withGate, 20_000);
+  run(without, 20_000);
+  const w: number[] = [];
+  const wo: number[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < plan.pathRounds; r++) {
+    const a = run(without, plan.pathIterations);
+    const b = run(withGate, plan.pathIterations);
+    wo.push(a);
+    w.push(b);
+    ratios.push(b / a);
+  }
+  metrics.close();
+  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const s = spread(ratios)!;
+  return {
+    figures: { 'path-without-gate': { ns_per_message: round4(med(wo)) }, 'path-with-gate': { ns_per_message: round4(med(w)) } },
+    ratio: round4(med(ratios)),
+    ratioSpread: [round4(s.min), round4(s.max)],
+  };
+}
+
+const scenario: Scenario = {
+  id: 7,
+  name: 'sanction-propagation',
+  title: 'ban on node A → enforced on node B vs raw Redis PUBLISH→SUBSCRIBE; message path with vs without the sanction gate',
+  bar: BAR,
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const plan = ctx.quick ? QUICK : FULL;
+    const prop = await propagation(ctx, plan);
+    const path = await messagePath(plan);
+    const raw = prop.figures['raw-redis-pubsub']!;
+    const mod = prop.figures['modgate-ban-propagation']!;
+    const p99Ratio = round4(mod.p99_ms! / raw.p99_ms!);
+    const p50Met = mod.p50_ms! <= raw.p50_ms! + P50_SLACK_MS;
+    const p99Met = p99Ratio <= P99_RATIO;
+    const gateMet = path.ratio <= GATE_RATIO;
+    const figures: Figures = { ...prop.figures, ...path.figures, ratios: { p99_modgate_over_raw: p99Ratio, p50_excess_ms: round4(mod.p50_ms! - raw.p50_ms!), path_with_over_without: path.ratio } };
+    const markdown = [
+      `Bans measured: ${mod.samples} (each a fresh user on node B, issued on node A's /ws/admin), interleaved in blocks with ${raw.samples} raw PUBLISH→SUBSCRIBE samples on the same redis-server.`,
+      '',
+      '| variant | p50 ms | p99 ms | max ms |',
+      '|---|---|---|---|',
+      `| raw Redis PUBLISH→SUBSCRIBE | ${raw.p50_ms} | ${raw.p99_ms} | ${raw.max_ms} |`,
+      `| modgate ban A → session:ended on B | ${mod.p50_ms} | ${mod.p99_ms} | ${mod.max_ms} |`,
+      '',
+      `p50 excess over raw: ${figures.ratios!.p50_excess_ms} ms (bar ≤ ${P50_SLACK_MS} ms: ${p50Met ? 'met' : 'NOT met'}); p99 ratio: ${p99Ratio} (bar ≤ ${P99_RATIO}: ${p99Met ? 'met' : 'NOT met'}).`,
+      '',
+      `Message path in process (zod validation + gate + pipeline + fan-out to an empty room; 100k sanctions of other users in the store): without gate ${path.figures['path-without-gate']!.ns_per_message} ns, with gate ${path.figures['path-with-gate']!.ns_per_message} ns; ratio ${path.ratio} (spread ${path.ratioSpread[0]}–${path.ratioSpread[1]}, ${plan.pathRounds} interleaved rounds; bar ≤ ${GATE_RATIO}: ${gateMet ? 'met' : 'NOT met'}).`,
+      ...prop.notes.map((n) => `\n**Invalid:** ${n}`),
+    ].join('\n');
+    return {
+      id: 7,
+      name: 'sanction-propagation',
+      figures,
+      ratio: p99Ratio,
+      bar: BAR,
+      met: prop.ok && p50Met && p99Met && gateMet,
+      markdown,
+      raw: { plan, prop, path },
+    };
+  },
+};
+export default scenario;

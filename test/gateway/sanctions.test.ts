@@ -1,0 +1,268 @@
+/**
+ * Live sanctions across three gateway nodes on one real redis-server, issued through the admin
+ * doors, enforced on every node; Redis faults injected by killing, restarting and freezing it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import type { Socket } from 'socket.io-client';
+import { collect, gateway, raw, rawRefusal, sio, sioConnectError, sioRequest, sleep, token, until, type RawClient } from '../helpers/gateway.ts';
+import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import type { Gateway } from '../../gateway/server.ts';
+
+let redis: RedisServer;
+let A: Gateway, B: Gateway, C: Gateway;
+let mod: Socket; // moderator on node A, socket.io /admin
+let modRaw: RawClient; // moderator on node B, raw /ws/admin
+
+async function ready(gw: Gateway): Promise<void> {
+  const end = Date.now() + 15_000;
+  for (;;) {
+    const r = await fetch(`http://127.0.0.1:${gw.port}/readyz`);
+    if (r.status === 200) return;
+    if (Date.now() > end) throw new Error(`node not ready: ${await r.text()}`);
+    await sleep(50);
+  }
+}
+
+let userSeq = 0;
+const uid = (p: string) => `${p}-${++userSeq}`;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  [A, B, C] = (await Promise.all(['a', 'b', 'c'].map((n) => gateway({ redisUrl: redis.url, nodeId: `node-${n}`, logLevel: 'warn' })))) as unknown as [Gateway, Gateway, Gateway];
+  await Promise.all([A, B, C].map(ready));
+  mod = await sio(A.port, await token('mod-1', { roles: ['moderator'] }), { namespace: '/admin' });
+  modRaw = await raw(B.port, await token('mod-2', { roles: ['admin'] }), { path: '/ws/admin' });
+});
+afterAll(async () => {
+  mod?.close();
+  modRaw?.close();
+  await Promise.all([A, B, C].map((g) => g?.close()));
+  await redis?.stop();
+});
+
+const sanction = (data: object) => sioRequest(mod, 'user:sanction', data);
+
+describe('admin doors', () => {
+  it('admit only moderators and admins, on both doors', async () => {
+    const viewer = await token('just-a-viewer');
+    expect((await sioConnectErrorNs(A.port, viewer, '/admin')).data?.code).toBe('forbidden');
+    const refused = await rawRefusalAt(A.port, '/ws/admin', viewer);
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('forbidden');
+    expect((await rawRefusalAt(A.port, '/ws/admin', undefined)).status).toBe(401);
+  });
+
+  it('validate every payload and answer invalid, keeping the connection', async () => {
+    expect((await sanction({ userId: 'x', action: 'nuke', reason: 'r' })).error.code).toBe('invalid');
+    expect((await sanction({ userId: 'x', action: 'restrict', reason: 'r' })).error.issues[0]).toMatch(/^features/);
+    expect((await sanction({ userId: 'x', action: 'ban', reason: 'r', room: 'lobby' })).error.code).toBe('invalid');
+    expect((await sioRequest(mod, 'stream:nuke', {})).error.code).toBe('invalid');
+    expect((await modRaw.request('user:get', { userId: '' })).error.code).toBe('invalid');
+    expect(mod.connected).toBe(true);
+  });
+});
+
+describe('sanctions on every node', () => {
+  it('a ban issued on node A ends the user\'s sockets on nodes B and C, and refuses them after', async () => {
+    const user = uid('banned');
+    const t = await token(user);
+    const onB = await sio(B.port, t);
+    const onC = await raw(C.port, t);
+    const endedB = new Promise<any>((r) => onB.once('session:ended', r));
+    const goneB = new Promise<string>((r) => onB.once('disconnect', r));
+    const reply = await sanction({ userId: user, action: 'ban', reason: 'spam bot', category: 'spam' });
+    expect(reply).toMatchObject({ ok: true });
+    expect(typeof reply.sanctionId).toBe('string');
+    const ended = await endedB;
+    expect(ended).toMatchObject({ code: 'banned', notice: { caseId: reply.caseId, action: 'ban', category: 'spam', reason: 'spam bot' } });
+    expect(await goneB).toBe('io server disconnect');
+    expect((await onC.next('session:ended')).code).toBe('banned');
+    expect(await onC.closed).toBe(1008);
+    // Refused at the handshake on every node, with the notice.
+    expect((await sioConnectError(A.port, t)).data).toMatchObject({ code: 'banned', notice: { action: 'ban' } });
+    const r = await rawRefusal(C.port, `?token=${t}`);
+    expect(r.status).toBe(403);
+    expect(r.body).toMatchObject({ code: 'banned', notice: { caseId: reply.caseId } });
+  });
+
+  it('a mute applied on A is enforced on C\'s next message, scoped to its room, with until', async () => {
+    const user = uid('muted');
+    const onC = await raw(C.port, await token(user));
+    await onC.request('room:join', { room: 'loud' });
+    await onC.request('room:join', { room: 'quiet' });
+    const reply = await sanction({ userId: user, action: 'mute', room: 'loud', durationSec: 600, reason: 'calm down' });
+    const notice = await onC.next('moderation:notice');
+    expect(notice).toMatchObject({ caseId: reply.caseId, action: 'mute', appealable: true });
+    expect(Date.parse(notice.until)).toBeGreaterThan(Date.now());
+    const refused = await onC.request('message:send', { room: 'loud', text: 'hey' });
+    expect(refused.error).toMatchObject({ code: 'muted', room: 'loud' });
+    expect(Date.parse(refused.error.until)).toBeGreaterThan(Date.now() + 500_000);
+    expect((await onC.request('message:send', { room: 'quiet', text: 'hey' })).ok).toBe(true);
+    onC.close();
+  });
+
+  it('restrict and shadow: restricted features refused; shadowed messages reach only the sender', async () => {
+    const user = uid('shady');
+    const bystander = await raw(A.port, await token(uid('by')));
+    const onB = await raw(B.port, await token(user));
+    await bystander.request('room:join', { room: 'shade' });
+    await onB.request('room:join', { room: 'shade' });
+    await modRaw.request('user:sanction', { userId: user, action: 'shadow', reason: 'suspected spammer' });
+    await until(() => B.store.active(user).length === 1);
+    const r = await onB.request('message:send', { room: 'shade', text: 'buy now' });
+    expect(r).toMatchObject({ ok: true, status: 'delivered' });
+    expect((await onB.next('message')).text).toBe('buy now');
+    // Shadow restrictions send no notice.
+    expect(onB.events.some((e) => e.event === 'moderation:notice')).toBe(false);
+    await sleep(150);
+    expect(bystander.events).toEqual([]);
+
+    const u2 = uid('restricted');
+    const onC = await raw(C.port, await token(u2));
+    await onC.request('room:join', { room: 'shade' });
+    await sanction({ userId: u2, action: 'restrict', features: ['upload'], durationSec: 60, reason: 'bad images' });
+    await until(() => C.store.active(u2).length === 1);
+    const img = await onC.request('message:send', { room: 'shade', image: Buffer.from('x').toString('base64') });
+    expect(img.error).toMatchObject({ code: 'restricted', feature: 'upload' });
+    expect((await onC.request('message:send', { room: 'shade', text: 'text is fine' })).ok).toBe(true);
+    for (const c of [bystander, onB, onC]) c.close();
+  });
+
+  it('a pardon on B lifts a mute issued on A everywhere, and is audited with its actor', async () => {
+    const user = uid('pardoned');
+    const onC = await raw(C.port, await token(user));
+    await onC.request('room:join', { room: 'p' });
+    const s = await sanction({ userId: user, action: 'mute', reason: 'x' });
+    await until(() => C.store.active(user).length === 1);
+    const p = await modRaw.request('user:pardon', { userId: user });
+    expect(p).toEqual({ ok: true, lifted: [s.sanctionId] });
+    await until(() => C.store.active(user).length === 0);
+    expect((await onC.request('message:send', { room: 'p', text: 'free' })).ok).toBe(true);
+    expect((await modRaw.request('user:pardon', { userId: user, sanctionId: 'nope' })).error.code).toBe('not_found');
+    const info = await sioRequest(mod, 'user:get', { userId: user });
+    expect(info.sanctions).toEqual([]);
+    const kinds = info.recent.map((e: any) => [e.kind, e.actor.id]);
+    expect(kinds).toContainEqual(['pardon', 'mod-2']);
+    expect(kinds).toContainEqual(['sanction', 'mod-1']);
+    onC.close();
+  });
+
+  it('an offline user gets the notice on next connect', async () => {
+    const user = uid('away');
+    const r = await sanction({ userId: user, action: 'warn', reason: 'read the rules', category: 'spam' });
+    const back = await sio(C.port, await token(user));
+    const notices = collect(back, 'moderation:notice');
+    await until(() => notices.length === 1);
+    expect(notices[0]).toMatchObject({ caseId: r.caseId, action: 'warn' });
+    back.close();
+    // Delivered once: not again on the next connect.
+    const again = await sio(B.port, await token(user));
+    const more = collect(again, 'moderation:notice');
+    await sleep(200);
+    expect(more).toEqual([]);
+    again.close();
+  });
+
+  it('a device ban refuses another account on the same device (ban evasion)', async () => {
+    const user = uid('evader');
+    await sanction({ userId: user, action: 'ban', reason: 'ban evasion test', device: 'device-xyz' });
+    await until(() => C.store.banFor('device-xyz', undefined) !== undefined);
+    const alt = await token(uid('alt'), { device: 'device-xyz' });
+    const r = await rawRefusal(C.port, `?token=${alt}`);
+    expect(r.status).toBe(403);
+    expect(r.body.code).toBe('banned');
+    expect(r.body.notice.category).toBe('ban_evasion');
+  });
+});
+
+describe('Redis faults', () => {
+  it('a sanction published while the nodes\' subscriber connections are cut still reaches them', async () => {
+    const user = uid('cut');
+    const onC = await raw(C.port, await token(user));
+    await onC.request('room:join', { room: 'cut' });
+    const admin = new Redis(redis.port, '127.0.0.1');
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    await sanction({ userId: user, action: 'mute', reason: 'during the cut' });
+    await until(() => C.store.active(user).length === 1, 5000, 'the mute on node C');
+    expect((await onC.request('message:send', { room: 'cut', text: 'x' })).error.code).toBe('muted');
+    admin.disconnect();
+    onC.close();
+  });
+
+  it('Redis killed and restarted empty: no sanction is lost or lifted, and Redis is refilled', async () => {
+    const banned = uid('kept');
+    await sanction({ userId: banned, action: 'ban', reason: 'before the crash' });
+    await until(() => [A, B, C].every((g) => g.store.active(banned).length === 1));
+    await redis.kill();
+    // While Redis is down: a restrictive action applies at once on the issuing node...
+    const muted = uid('muted-offline');
+    const onA = await raw(A.port, await token(muted));
+    await onA.request('room:join', { room: 'offline' });
+    const m = await sanction({ userId: muted, action: 'mute', reason: 'while redis was down' });
+    expect(m.ok).toBe(true);
+    expect((await onA.request('message:send', { room: 'offline', text: 'x' })).error.code).toBe('muted');
+    // ...and a lift waits for Redis.
+    expect((await modRaw.request('user:pardon', { userId: banned })).error.code).toBe('unavailable');
+
+    await redis.restart();
+    await Promise.all([A, B, C].map(ready));
+    for (const g of [A, B, C]) {
+      await until(() => g.store.active(banned).length === 1 && g.store.active(muted).length === 1, 10_000, `state on ${g.config.nodeId}`);
+    }
+    const check = new Redis(redis.port, '127.0.0.1');
+    const stored = await check.hvals('modgate:sanctions');
+    check.disconnect();
+    expect(stored.map((j) => JSON.parse(j).userId)).toEqual(expect.arrayContaining([banned, muted]));
+    expect((await rawRefusal(B.port, `?token=${await token(banned)}`)).status).toBe(403);
+    onA.close();
+  });
+
+  it('Redis frozen (SIGSTOP): the message path does not wait for it', async () => {
+    const sender = await raw(A.port, await token(uid('frozen')));
+    const peer = await sio(A.port, await token(uid('peer')));
+    await sender.request('room:join', { room: 'frozen' });
+    await sioRequest(peer, 'room:join', { room: 'frozen' });
+    const got = collect(peer);
+    redis.process.kill('SIGSTOP');
+    try {
+      // Redis commands time out after 1 s: every ack arriving well before that proves no wait on Redis.
+      for (let i = 0; i < 20; i++) {
+        const r = await sender.request('message:send', { room: 'frozen', text: `f${i}` }, 500);
+        expect(r.ok).toBe(true);
+      }
+      await until(() => got.length === 20, 2000);
+    } finally {
+      redis.process.kill('SIGCONT');
+    }
+    sender.close();
+    peer.close();
+  });
+});
+
+function sioConnectErrorNs(port: number, t: string, ns: string): Promise<{ data?: { code?: string } }> {
+  return sio(port, t, { namespace: ns }).then(
+    (s) => {
+      s.close();
+      throw new Error('connected, but a refusal was expected');
+    },
+    (e) => e,
+  );
+}
+
+async function rawRefusalAt(port: number, path: string, t: string | undefined): Promise<{ status: number; body: any }> {
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}${t ? `?token=${t}` : ''}`);
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => {
+      ws.close();
+      reject(new Error('upgraded, but a refusal was expected'));
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) }));
+    });
+    ws.once('error', () => {});
+  });
+}
