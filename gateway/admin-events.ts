@@ -12,7 +12,7 @@ import type { Conn } from './connection.ts';
 import { fail, zodIssues, ROOM_ID, type AnyReply, type Notice } from './protocol.ts';
 import { StoreUnavailableError, type Sanction, type SanctionStore } from './sanction-store.ts';
 import { noticeOf } from './enforcement.ts';
-import type { Policy } from '../rules/policy.ts';
+import { categorySettings, resolveCategory, type Policy } from '../rules/policy.ts';
 import { decide, isKnownCategory } from '../rules/decide.ts';
 import type { Decision, Violation } from '../rules/types.ts';
 import { toNotice } from '../rules/notice.ts';
@@ -199,6 +199,8 @@ export class AdminEvents {
             userId: p.userId,
             strike: dec.strike,
             minor: dec.records.minorViolation ? { id: `${p.userId}:${dec.category}:${at}`, category: dec.category, at } : null,
+            major: dec.records.majorViolation,
+            livestream: dec.records.livestreamViolation,
             sanctions: ss,
           },
         };
@@ -252,7 +254,8 @@ export class AdminEvents {
 }
 
 function policyAppealable(policy: Policy, category: string): boolean {
-  return isKnownCategory(policy, category) ? decide(policy, { userId: '-', category, at: 0, source: 'moderator' }, { strikes: [], minorViolations: [] }).notice.appealable : true;
+  const id = resolveCategory(policy, category);
+  return id ? (categorySettings(policy, id)?.appealable ?? true) : true;
 }
 
 function restrictionOf(s: Sanction): string {

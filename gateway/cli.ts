@@ -114,6 +114,7 @@ async function serve(): Promise<void> {
       },
     );
   };
+  process.on('SIGHUP', () => gw.reloadPolicy());
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
@@ -128,7 +129,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     case 'policy': {
       if (rest[0] !== 'check') die(`usage: modgate policy check FILE`);
       const { policyCheckCommand } = await import('../rules/policy-check.ts');
-      process.exitCode = await policyCheckCommand(rest.slice(1));
+      process.exitCode = await policyCheckCommand(rest);
       return;
     }
     case 'audit': {

@@ -44,6 +44,7 @@ export const KEYS = {
   hver: (u: string) => `modgate:hver:{${u}}`,
   strikes: (u: string) => `modgate:strikes:{${u}}`,
   minors: (u: string) => `modgate:minors:{${u}}`,
+  counts: (u: string) => `modgate:vcounts:{${u}}`,
   notices: (u: string) => `modgate:notices:{${u}}`,
 } as const;
 
@@ -91,18 +92,21 @@ for i = 3, #ARGV do
 end
 return out`;
 
-// KEYS: active, log, version, lifted, hver, strikes, minors
-// ARGV: channel, maxlen, expectedHver, ttlMs, strikeId, strikeJson, minorId, minorJson, n, (id, json)*n
+// KEYS: active, log, version, lifted, hver, strikes, minors, counts
+// ARGV: channel, maxlen, expectedHver, ttlMs, strikeId, strikeJson, minorId, minorJson, major, live, n, (id, json)*n
 // Strikes and minor violations are hashes keyed by their id: recording the same one twice is a no-op.
 const COMMIT_SCRIPT = `${PUT_ONE}
 local current = redis.call('GET', KEYS[5]) or '0'
 if current ~= ARGV[3] then return -1 end
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[6], ARGV[5], ARGV[6]); redis.call('PEXPIRE', KEYS[6], ARGV[4]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[7], ARGV[7], ARGV[8]); redis.call('PEXPIRE', KEYS[7], ARGV[4]) end
+if ARGV[9] == '1' then redis.call('HINCRBY', KEYS[8], 'major', 1) end
+if ARGV[10] == '1' then redis.call('HINCRBY', KEYS[8], 'livestream', 1) end
+redis.call('PEXPIRE', KEYS[8], ARGV[4])
 redis.call('INCR', KEYS[5])
 redis.call('PEXPIRE', KEYS[5], ARGV[4])
-local n = tonumber(ARGV[9])
-for i = 0, n - 1 do put(ARGV[10 + 2 * i], ARGV[11 + 2 * i]) end
+local n = tonumber(ARGV[11])
+for i = 0, n - 1 do put(ARGV[12 + 2 * i], ARGV[13 + 2 * i]) end
 return 1`;
 
 type OutboxItem = { t: 'put'; s: Sanction } | { t: 'notice'; u: string; id: string; n: unknown };
@@ -142,7 +146,7 @@ export class RedisSanctionStore implements SanctionStore {
     this.cmd = new Redis(o.url, fastFailRedisOptions(`modgate-sanctions-${o.nodeId}`)) as StoreRedis;
     this.cmd.defineCommand('mgPut', { numberOfKeys: 4, lua: PUT_SCRIPT });
     this.cmd.defineCommand('mgLift', { numberOfKeys: 4, lua: LIFT_SCRIPT });
-    this.cmd.defineCommand('mgCommit', { numberOfKeys: 7, lua: COMMIT_SCRIPT });
+    this.cmd.defineCommand('mgCommit', { numberOfKeys: 8, lua: COMMIT_SCRIPT });
     this.sub = new Redis(o.url, { ...fastFailRedisOptions(`modgate-sanctions-sub-${o.nodeId}`), enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
     for (const [name, c] of [['cmd', this.cmd], ['sub', this.sub]] as const) {
       c.on('error', (e: Error) => this.log.warn({ err: e.message, conn: name }, 'sanction store redis error'));
@@ -244,16 +248,17 @@ export class RedisSanctionStore implements SanctionStore {
   private async readHistory(userId: string): Promise<{ history: History; hver: string }> {
     if (this.cmd.status !== 'ready') throw new StoreUnavailableError('sanction store unreachable');
     try {
-      const r = await this.cmd.multi().get(KEYS.hver(userId)).hvals(KEYS.strikes(userId)).hvals(KEYS.minors(userId)).exec();
-      const [hv, strikes, minors] = (r ?? []).map(([err, v]) => {
+      const r = await this.cmd.multi().get(KEYS.hver(userId)).hvals(KEYS.strikes(userId)).hvals(KEYS.minors(userId)).hgetall(KEYS.counts(userId)).exec();
+      const [hv, strikes, minors, counts] = (r ?? []).map(([err, v]) => {
         if (err) throw err;
         return v;
-      }) as [string | null, string[], string[]];
+      }) as [string | null, string[], string[], Record<string, string>];
       return {
         hver: hv ?? '0',
         history: historyOf(
           strikes.map((j) => JSON.parse(j) as StrikeRecord),
           minors.map((j) => JSON.parse(j) as MinorRecord),
+          { major: Number(counts.major ?? 0), livestream: Number(counts.livestream ?? 0) },
         ),
       };
     } catch (e) {
@@ -274,6 +279,7 @@ export class RedisSanctionStore implements SanctionStore {
         KEYS.hver(userId),
         KEYS.strikes(userId),
         KEYS.minors(userId),
+        KEYS.counts(userId),
         KEYS.wake,
         LOG_MAXLEN,
         hver,
@@ -282,6 +288,8 @@ export class RedisSanctionStore implements SanctionStore {
         commit.strike ? JSON.stringify(commit.strike) : '',
         commit.minor?.id ?? '',
         commit.minor ? JSON.stringify(commit.minor) : '',
+        commit.major ? '1' : '0',
+        commit.livestream ? '1' : '0',
         commit.sanctions.length,
       ];
       for (const s of commit.sanctions) args.push(s.id, JSON.stringify(s));

@@ -65,6 +65,9 @@ export interface ViolationCommit {
   /** The strike the decision adds, if any (idempotent by id). */
   strike: StrikeRecord | null;
   minor: MinorRecord | null;
+  /** Lifetime counters the decision bumps (major violations, violations during a live stream). */
+  major?: boolean;
+  livestream?: boolean;
   /** Sanctions the decision issues (idempotent by id). */
   sanctions: Sanction[];
 }
@@ -197,8 +200,13 @@ const EMPTY: readonly Sanction[] = Object.freeze([]);
 const ENDED_KEEP = 100_000;
 
 /** Strike history bookkeeping shared by both stores. */
-export function historyOf(strikes: StrikeRecord[], minors: MinorRecord[]): History {
-  return { strikes, minorViolations: minors.map((m) => ({ category: m.category, at: m.at })) };
+export function historyOf(strikes: StrikeRecord[], minors: MinorRecord[], counts: { major?: number; livestream?: number } = {}): History {
+  return {
+    strikes,
+    minorViolations: minors.map((m) => ({ category: m.category, at: m.at })),
+    ...(counts.major !== undefined ? { majorViolations: counts.major } : {}),
+    ...(counts.livestream !== undefined ? { livestreamViolations: counts.livestream } : {}),
+  };
 }
 
 /** In-memory store: the embedded default (single node, nothing survives a restart). */
@@ -206,6 +214,7 @@ export class MemorySanctionStore implements SanctionStore {
   private readonly index = new SanctionIndex();
   private readonly strikes = new Map<string, StrikeRecord[]>();
   private readonly minors = new Map<string, MinorRecord[]>();
+  private readonly counts = new Map<string, { major: number; livestream: number }>();
   private readonly notices = new Map<string, Map<string, unknown>>();
   private readonly listeners: ((c: SanctionChange) => void)[] = [];
 
@@ -236,7 +245,9 @@ export class MemorySanctionStore implements SanctionStore {
   }
 
   async recordViolation<T>(userId: string, decide: (h: History) => { result: T; commit: ViolationCommit }): Promise<T> {
-    const { result, commit } = decide(historyOf(this.strikes.get(userId) ?? [], this.minors.get(userId) ?? []));
+    const counts = this.counts.get(userId) ?? { major: 0, livestream: 0 };
+    const { result, commit } = decide(historyOf(this.strikes.get(userId) ?? [], this.minors.get(userId) ?? [], counts));
+    this.counts.set(userId, { major: counts.major + (commit.major ? 1 : 0), livestream: counts.livestream + (commit.livestream ? 1 : 0) });
     if (commit.strike) {
       const list = (this.strikes.get(userId) ?? []).filter((s) => s.id !== commit.strike!.id);
       list.push(commit.strike);
@@ -252,7 +263,7 @@ export class MemorySanctionStore implements SanctionStore {
   }
 
   async history(userId: string): Promise<History> {
-    return historyOf([...(this.strikes.get(userId) ?? [])], [...(this.minors.get(userId) ?? [])]);
+    return historyOf([...(this.strikes.get(userId) ?? [])], [...(this.minors.get(userId) ?? [])], this.counts.get(userId) ?? { major: 0, livestream: 0 });
   }
 
   async pushNotice(userId: string, id: string, notice: unknown): Promise<void> {

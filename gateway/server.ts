@@ -56,6 +56,8 @@ export interface Gateway {
   readonly audit: AuditLog;
   /** Resolves once sanction state has been loaded (or failed to load). */
   ready(): Promise<void>;
+  /** Re-read and validate the policy file (SIGHUP); a bad file leaves the current policy in force. */
+  reloadPolicy(): { ok: true; version: string } | { ok: false; error: string };
   /** Graceful shutdown: stop accepting, tell clients, drain in-flight work, close. */
   close(): Promise<void>;
 }
@@ -78,7 +80,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const redis = config.redisUrl ? new Redis(config.redisUrl, fastFailRedisOptions(`modgate-state-${config.nodeId}`)) : undefined;
   redis?.on('error', (e: Error) => log.warn({ err: e.message }, 'state redis error'));
   const prefs = new UserPrefs(redis);
-  const policy = loadPolicy(config.policyPath);
+  let policy = loadPolicy(config.policyPath);
   log.info({ version: policy.version, path: config.policyPath ?? 'shipped default' }, 'policy loaded');
   const store: SanctionStore = config.redisUrl
     ? new RedisSanctionStore({ url: config.redisUrl, nodeId: config.nodeId, log, ...(config.outboxPath ? { outboxPath: config.outboxPath } : {}) })
@@ -387,5 +389,17 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       log.info('closed');
     })());
 
-  return { port, config, metrics, log, io, store, audit, ready: () => storeStarted.then(() => undefined), close };
+  /** Re-read the policy file; on any error keep the current policy and say why. */
+  const reloadPolicy = (): { ok: true; version: string } | { ok: false; error: string } => {
+    try {
+      policy = loadPolicy(config.policyPath);
+      log.info({ version: policy.version }, 'policy reloaded');
+      return { ok: true, version: policy.version };
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'policy reload failed; keeping the current policy');
+      return { ok: false, error: (e as Error).message };
+    }
+  };
+
+  return { port, config, metrics, log, io, store, audit, ready: () => storeStarted.then(() => undefined), reloadPolicy, close };
 }

@@ -3,6 +3,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { jwtVerify } from 'jose';
 import { io as ioc } from 'socket.io-client';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { raw, sioRequest } from '../helpers/gateway.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -64,6 +67,46 @@ describe('modgate serve (embedded default)', () => {
     const p = serve({ PORT: 'eighty' });
     expect(await p.exited).toBe(2);
     expect(p.out()).toMatch(/configuration error: PORT \(port\)/);
+  });
+});
+
+describe('modgate policy check / audit verify / policy reload', () => {
+  it('checks policy files: ok for the shipped one, errors with paths for a broken one', () => {
+    const ok = spawnSync(process.execPath, [bin, 'policy', 'check', 'rules/default-policy.yaml'], { cwd: root, env: baseEnv, encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/^ok: /);
+    const dir = mkdtempSync(join(tmpdir(), 'modgate-pol-'));
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, readFileSync(join(root, 'rules/default-policy.yaml'), 'utf8').replace(/^version: .*$/m, 'version: 7\nbogus: true'));
+    const bad = spawnSync(process.execPath, [bin, 'policy', 'check', broken], { cwd: root, env: baseEnv, encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/bogus/);
+  });
+
+  it('audit verify says when it cannot reach Redis (exit 2)', () => {
+    const r = spawnSync(process.execPath, [bin, 'audit', 'verify', '--redis', 'redis://127.0.0.1:1'], { cwd: root, env: baseEnv, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+  });
+
+  it('SIGHUP reloads the policy; a broken file keeps the current one and the gateway serving', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'modgate-pol-'));
+    const file = join(dir, 'policy.yaml');
+    const good = readFileSync(join(root, 'rules/default-policy.yaml'), 'utf8');
+    writeFileSync(file, good);
+    const p = serve({ PORT: '0', MODGATE_POLICY: file });
+    try {
+      await waitFor(() => /Try it/.test(p.out()), 15_000, 'start');
+      writeFileSync(file, 'version: [');
+      p.child.kill('SIGHUP');
+      await waitFor(() => /policy reload failed/.test(p.out()), 5000, 'the reload failure');
+      writeFileSync(file, good.replace(/^version: .*$/m, 'version: reloaded-2'));
+      p.child.kill('SIGHUP');
+      await waitFor(() => /"version":"reloaded-2".*policy reloaded/.test(p.out()), 5000, 'the reload');
+      const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\/healthz/.exec(p.out())![1]);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
   });
 });
 

@@ -105,6 +105,19 @@ export function sanctionStoreContract(name: string, make: () => Promise<Sanction
       await store.close();
     });
 
+    it('counts major and livestream violations for life', async () => {
+      const store = await make();
+      const user = `u-count-${Date.now()}`;
+      const commit = (i: number, live: boolean): ViolationCommit => ({ userId: user, strike: null, minor: null, major: true, livestream: live, sanctions: [] });
+      await store.recordViolation(user, (h) => ({ result: h, commit: commit(1, true) }));
+      const before = await store.recordViolation(user, (h) => ({ result: h, commit: commit(2, false) }));
+      expect(before.majorViolations).toBe(1);
+      expect(before.livestreamViolations).toBe(1);
+      const h = await store.history(user);
+      expect([h.majorViolations, h.livestreamViolations]).toEqual([2, 1]);
+      await store.close();
+    });
+
     it('keeps notices for offline users until taken, and forgets acknowledged ones', async () => {
       const store = await make();
       await store.pushNotice('u-n', 'case-1', { caseId: 'case-1', action: 'warn' });

@@ -176,6 +176,60 @@ describe('sanctions on every node', () => {
   });
 });
 
+describe('violations decided by the policy', () => {
+  it('climbs the strike ladder: warn, then restrict 72 h, then suspend; each with a notice', async () => {
+    const user = uid('striker');
+    const onB = await raw(B.port, await token(user));
+    const record = () => sioRequest(mod, 'violation:record', { userId: user, category: 'harassment', reason: 'insults in chat', room: 'lobby' });
+    const first = await record();
+    expect(first).toMatchObject({ ok: true, action: 'warn' });
+    expect(await onB.next('moderation:notice')).toMatchObject({ caseId: first.caseId, action: 'warn', category: 'harassment', strikes: 1, appealable: true });
+    const second = await record();
+    expect(second).toMatchObject({ ok: true, action: 'restrict' });
+    const n2 = await onB.next('moderation:notice', (n) => n.caseId === second.caseId);
+    expect(Date.parse(n2.until) - Date.now()).toBeGreaterThan(71 * 3600_000);
+    await onB.request('room:join', { room: 'lobby' });
+    expect((await onB.request('message:send', { room: 'lobby', text: 'hi' })).error).toMatchObject({ code: 'restricted', feature: 'chat' });
+    const third = await record();
+    expect(third).toMatchObject({ ok: true, action: 'suspend' });
+    expect((await onB.next('session:ended')).code).toBe('suspended');
+    const info = await sioRequest(mod, 'user:get', { userId: user });
+    expect(info.strikes).toHaveLength(3);
+    expect(info.sanctions.map((x: any) => x.kind).sort()).toEqual(['restrict', 'suspend', 'warn']);
+    expect(info.recent.filter((e: any) => e.kind === 'decision').map((e: any) => e.policyVersion)).toEqual(['default-1', 'default-1', 'default-1']);
+  });
+
+  it('bans at once for threats (not appealable); self-harm gets support, never a penalty', async () => {
+    const threat = uid('threat');
+    const r = await sioRequest(mod, 'violation:record', { userId: threat, category: 'threats', reason: 'threatened a streamer' });
+    expect(r).toMatchObject({ ok: true, action: 'ban' });
+    await until(() => C.store.active(threat).some((s) => s.kind === 'ban'));
+    const refused = await rawRefusal(C.port, `?token=${await token(threat)}`);
+    expect(refused.body.notice).toMatchObject({ action: 'ban', appealable: false });
+
+    const sad = uid('sad');
+    const onA = await raw(A.port, await token(sad));
+    const s = await sioRequest(mod, 'violation:record', { userId: sad, category: 'self_harm', reason: 'worrying message' });
+    expect(s).toMatchObject({ ok: true, action: 'support' });
+    expect(s.sanctionId).toBeUndefined();
+    expect((await onA.next('moderation:notice')).action).toBe('support');
+    expect(A.store.active(sad)).toEqual([]);
+    onA.close();
+  });
+
+  it('refuses unknown categories with invalid', async () => {
+    const r = await sioRequest(mod, 'violation:record', { userId: 'x', category: 'jaywalking', reason: 'r' });
+    expect(r.error.code).toBe('invalid');
+  });
+
+  it('/transparency counts enforcement by category and action', async () => {
+    const t = await (await fetch(`http://127.0.0.1:${A.port}/transparency?since=${new Date(Date.now() - 3600_000).toISOString()}`)).json();
+    expect(t.total).toBeGreaterThan(0);
+    expect(t.byCategory.harassment).toMatchObject({ warn: expect.any(Number), restrict: expect.any(Number), suspend: expect.any(Number) });
+    expect((await fetch(`http://127.0.0.1:${A.port}/transparency?since=yesterday`)).status).toBe(400);
+  });
+});
+
 describe('Redis faults', () => {
   it('a sanction published while the nodes\' subscriber connections are cut still reaches them', async () => {
     const user = uid('cut');
