@@ -122,8 +122,9 @@ export class AdminEvents {
       ...(durationSec !== undefined ? { until: now + durationSec * 1000 } : {}),
       appealable,
     };
-    s.notice = noticeOf(s, this.d.config);
-    await this.issue(s, s.notice);
+    if (s.kind !== 'shadow') s.notice = noticeOf(s, this.d.config);
+    // The store records the notice as pending with the sanction (one step), then every node enforces it.
+    await this.d.store.put(s);
     this.d.audit.append({
       kind: 'sanction',
       action: p.action,
@@ -142,12 +143,6 @@ export class AdminEvents {
       redress: appealable ? 'appeal' : 'not appealable',
     });
     return { ok: true, sanctionId: id, caseId };
-  }
-
-  /** Notice first (so an offline user gets it), then the sanction (which every node enforces). */
-  private async issue(s: Sanction, notice: Notice): Promise<void> {
-    if (s.kind !== 'shadow') await this.d.store.pushNotice(s.userId, s.caseId, notice);
-    await this.d.store.put(s);
   }
 
   private async pardon(conn: Conn, p: z.infer<(typeof adminSchemas)['user:pardon']>): Promise<AnyReply> {
@@ -209,11 +204,11 @@ export class AdminEvents {
       if (e instanceof StoreUnavailableError) return unavailable();
       throw e;
     }
-    // The sanctions carry the notice to every node; a decision without one (a warning on the minor
-    // ladder, a support notice) is sent to the user's live connections directly.
-    if (decision.notify) {
+    // The first sanction carries the notice to every node (and into the pending list, atomically);
+    // a decision without one (a support notice) is stored as pending and sent to live connections.
+    if (decision.notify && !sanctions.length) {
       await this.d.store.pushNotice(p.userId, caseId, notice);
-      if (!sanctions.length) this.d.deliverNotice(p.userId, notice);
+      this.d.deliverNotice(p.userId, notice);
     }
     this.d.audit.append({
       kind: 'decision',
@@ -267,7 +262,7 @@ function restrictionOf(s: Sanction): string {
 /** Turn a policy decision into sanctions (ids derived from the case, so retries are idempotent). */
 export function sanctionsOf(dec: Decision, v: Violation, caseId: string, actor: Sanction['actor'], reason: string, notice: Notice): Sanction[] {
   return dec.actions.map((a, i) => ({
-    ...(i === 0 ? { notice } : {}),
+    ...(i === 0 && dec.notify ? { notice } : {}),
     id: `${caseId}:${i}`,
     userId: v.userId,
     kind: a.kind,

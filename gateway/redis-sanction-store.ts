@@ -61,10 +61,16 @@ const NOTICE_TTL_MS = 90 * 86_400_000;
 /** Attempts at strike-and-decide when other writers keep changing the same user's history. */
 const MAX_DECIDE_ATTEMPTS = 8;
 
-// KEYS: active, log, version, lifted   ARGV: channel, maxlen, id, json
+// put(id, json, noticeKey, noticeId, noticeJson, noticeTtlMs): the sanction and, when it carries one,
+// the user's pending notice, in one step (the node that delivers it live then marks it delivered).
+// KEYS: active, log, version, lifted, ...   ARGV: channel, maxlen, ...
 const PUT_ONE = `
-local function put(id, json)
+local function put(id, json, nkey, nid, njson, nttl)
   if redis.call('HEXISTS', KEYS[1], id) == 1 or redis.call('SISMEMBER', KEYS[4], id) == 1 then return 0 end
+  if njson ~= '' then
+    redis.call('HSET', nkey, nid, njson)
+    redis.call('PEXPIRE', nkey, nttl)
+  end
   redis.call('HSET', KEYS[1], id, json)
   local v = redis.call('INCR', KEYS[3])
   local xid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'v', v, 'op', 'put', 's', json)
@@ -73,8 +79,9 @@ local function put(id, json)
 end
 `;
 
+// KEYS: active, log, version, lifted, noticeKey   ARGV: channel, maxlen, id, json, noticeId, noticeJson, ttl
 const PUT_SCRIPT = `${PUT_ONE}
-return put(ARGV[3], ARGV[4])`;
+return put(ARGV[3], ARGV[4], KEYS[5], ARGV[5], ARGV[6], ARGV[7])`;
 
 // KEYS: active, log, version, lifted   ARGV: channel, maxlen, ids...
 const LIFT_SCRIPT = `
@@ -92,8 +99,9 @@ for i = 3, #ARGV do
 end
 return out`;
 
-// KEYS: active, log, version, lifted, hver, strikes, minors, counts
-// ARGV: channel, maxlen, expectedHver, ttlMs, strikeId, strikeJson, minorId, minorJson, major, live, n, (id, json)*n
+// KEYS: active, log, version, lifted, hver, strikes, minors, counts, noticeKey
+// ARGV: channel, maxlen, expectedHver, ttlMs, strikeId, strikeJson, minorId, minorJson, major, live,
+//       noticeTtl, n, (id, json, noticeId, noticeJson)*n
 // Strikes and minor violations are hashes keyed by their id: recording the same one twice is a no-op.
 const COMMIT_SCRIPT = `${PUT_ONE}
 local current = redis.call('GET', KEYS[5]) or '0'
@@ -105,14 +113,14 @@ if ARGV[10] == '1' then redis.call('HINCRBY', KEYS[8], 'livestream', 1) end
 redis.call('PEXPIRE', KEYS[8], ARGV[4])
 redis.call('INCR', KEYS[5])
 redis.call('PEXPIRE', KEYS[5], ARGV[4])
-local n = tonumber(ARGV[11])
-for i = 0, n - 1 do put(ARGV[12 + 2 * i], ARGV[13 + 2 * i]) end
+local n = tonumber(ARGV[12])
+for i = 0, n - 1 do put(ARGV[13 + 4 * i], ARGV[14 + 4 * i], KEYS[9], ARGV[15 + 4 * i], ARGV[16 + 4 * i], ARGV[11]) end
 return 1`;
 
 type OutboxItem = { t: 'put'; s: Sanction } | { t: 'notice'; u: string; id: string; n: unknown };
 
 interface StoreRedis extends Redis {
-  mgPut(a: string, l: string, v: string, lifted: string, channel: string, maxlen: number, id: string, json: string): Promise<number>;
+  mgPut(...args: (string | number)[]): Promise<number>;
   mgLift(a: string, l: string, v: string, lifted: string, channel: string, maxlen: number, ...ids: string[]): Promise<string[]>;
   mgCommit(...args: (string | number)[]): Promise<number>;
 }
@@ -144,9 +152,9 @@ export class RedisSanctionStore implements SanctionStore {
   constructor(private readonly o: RedisSanctionStoreOptions) {
     this.log = o.log.child({ part: 'sanctions' });
     this.cmd = new Redis(o.url, fastFailRedisOptions(`modgate-sanctions-${o.nodeId}`)) as StoreRedis;
-    this.cmd.defineCommand('mgPut', { numberOfKeys: 4, lua: PUT_SCRIPT });
+    this.cmd.defineCommand('mgPut', { numberOfKeys: 5, lua: PUT_SCRIPT });
     this.cmd.defineCommand('mgLift', { numberOfKeys: 4, lua: LIFT_SCRIPT });
-    this.cmd.defineCommand('mgCommit', { numberOfKeys: 8, lua: COMMIT_SCRIPT });
+    this.cmd.defineCommand('mgCommit', { numberOfKeys: 9, lua: COMMIT_SCRIPT });
     this.sub = new Redis(o.url, { ...fastFailRedisOptions(`modgate-sanctions-sub-${o.nodeId}`), enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
     for (const [name, c] of [['cmd', this.cmd], ['sub', this.sub]] as const) {
       c.on('error', (e: Error) => this.log.warn({ err: e.message, conn: name }, 'sanction store redis error'));
@@ -212,10 +220,16 @@ export class RedisSanctionStore implements SanctionStore {
     this.applyPut(s);
     if (this.outbox.length || this.cmd.status !== 'ready') return this.enqueue({ t: 'put', s });
     try {
-      await this.cmd.mgPut(KEYS.active, KEYS.log, KEYS.version, KEYS.lifted, KEYS.wake, LOG_MAXLEN, s.id, JSON.stringify(s));
+      await this.writePut(s);
     } catch {
       this.enqueue({ t: 'put', s });
     }
+  }
+
+  /** One sanction (and its pending notice, unless `withNotice` is false) in one script call. */
+  private writePut(s: Sanction, withNotice = true): Promise<number> {
+    const notice = withNotice && s.notice && s.kind !== 'shadow' ? JSON.stringify(s.notice) : '';
+    return this.cmd.mgPut(KEYS.active, KEYS.log, KEYS.version, KEYS.lifted, KEYS.notices(s.userId), KEYS.wake, LOG_MAXLEN, s.id, JSON.stringify(s), s.caseId, notice, NOTICE_TTL_MS);
   }
 
   async lift(userId: string, sanctionId?: string): Promise<Sanction[]> {
@@ -280,6 +294,7 @@ export class RedisSanctionStore implements SanctionStore {
         KEYS.strikes(userId),
         KEYS.minors(userId),
         KEYS.counts(userId),
+        KEYS.notices(userId),
         KEYS.wake,
         LOG_MAXLEN,
         hver,
@@ -290,9 +305,10 @@ export class RedisSanctionStore implements SanctionStore {
         commit.minor ? JSON.stringify(commit.minor) : '',
         commit.major ? '1' : '0',
         commit.livestream ? '1' : '0',
+        NOTICE_TTL_MS,
         commit.sanctions.length,
       ];
-      for (const s of commit.sanctions) args.push(s.id, JSON.stringify(s));
+      for (const s of commit.sanctions) args.push(s.id, JSON.stringify(s), s.caseId, s.notice && s.kind !== 'shadow' ? JSON.stringify(s.notice) : '');
       let ok: number;
       try {
         ok = await this.cmd.mgCommit(...args);
@@ -378,7 +394,7 @@ export class RedisSanctionStore implements SanctionStore {
       const item = this.outbox[0]!;
       try {
         if (item.t === 'put') {
-          await this.cmd.mgPut(KEYS.active, KEYS.log, KEYS.version, KEYS.lifted, KEYS.wake, LOG_MAXLEN, item.s.id, JSON.stringify(item.s));
+          await this.writePut(item.s);
         } else {
           await this.cmd.multi().hset(KEYS.notices(item.u), item.id, JSON.stringify(item.n)).pexpire(KEYS.notices(item.u), NOTICE_TTL_MS).exec();
         }
@@ -407,7 +423,7 @@ export class RedisSanctionStore implements SanctionStore {
       if (this.epoch !== undefined || this.index.size > 0) {
         this.log.warn({ known: this.epoch, found: epoch }, 'redis came back without our sanction state: refilling it from this node');
         for (const s of [...this.index.all()]) {
-          await this.cmd.mgPut(KEYS.active, KEYS.log, KEYS.version, KEYS.lifted, KEYS.wake, LOG_MAXLEN, s.id, JSON.stringify(s));
+          await this.writePut(s, false);
         }
       }
       if (epoch === null) {

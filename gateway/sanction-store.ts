@@ -90,7 +90,10 @@ export interface SanctionStore {
   banFor(device: string | undefined, ip: string | undefined, now?: number): Sanction | undefined;
 
   // ---- writes ----
-  /** Issue a restrictive sanction: local at once, shared as soon as possible. Idempotent by id. */
+  /**
+   * Issue a restrictive sanction: local at once, shared as soon as possible. Idempotent by id. A
+   * sanction carrying a `notice` also records it as pending for the user, in the same step.
+   */
   put(s: Sanction): Promise<void>;
   /** Lift sanctions (all of the user's, or one). Waits for the shared store; returns what was lifted. */
   lift(userId: string, sanctionId?: string): Promise<Sanction[]>;
@@ -131,6 +134,11 @@ export class SanctionIndex {
 
   get(id: string): Sanction | undefined {
     return this.byId.get(id);
+  }
+
+  /** Known now, or ended here (a put of it would be ignored). */
+  has(id: string): boolean {
+    return this.byId.has(id) || this.ended.has(id);
   }
 
   all(): IterableIterator<Sanction> {
@@ -232,6 +240,8 @@ export class MemorySanctionStore implements SanctionStore {
   }
 
   async put(s: Sanction): Promise<void> {
+    if (this.index.has(s.id)) return;
+    if (s.notice && s.kind !== 'shadow') await this.pushNotice(s.userId, s.caseId, s.notice);
     if (this.index.put(s)) this.emit({ op: 'put', sanction: s });
   }
 

@@ -12,6 +12,7 @@
  * Two gateway processes (taskset core 0) and a redis-server (core 1) are started for the run.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
@@ -72,6 +73,10 @@ async function propagation(ctx: BenchContext, plan: Plan): Promise<{ figures: Fi
     logFile: join(ctx.tmpDir, '07-redis.log'),
   });
   const nodes: { child: ManagedChild; port: number }[] = [];
+  // One admin connection issues every ban: lift the per-connection flood limit (30/s by default,
+  // meant for humans) so the measurement is of propagation, not of the limiter.
+  const configFile = join(ctx.tmpDir, '07-modgate.json');
+  writeFileSync(configFile, JSON.stringify({ limits: { floodRatePerSec: 10_000, floodBurst: 10_000 } }));
   try {
     for (const name of ['a', 'b']) {
       const port = await findFreePort();
@@ -80,7 +85,7 @@ async function propagation(ctx: BenchContext, plan: Plan): Promise<{ figures: Fi
         command: process.execPath,
         args: ['bin/modgate.mjs', 'serve'],
         cwd: ctx.repoRoot,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), HOST: '127.0.0.1', MODGATE_JWT_SECRET: secret, REDIS_URL: `redis://127.0.0.1:${redisPort}`, MODGATE_NODE_ID: `bench-${name}`, LOG_LEVEL: 'warn' },
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), HOST: '127.0.0.1', MODGATE_JWT_SECRET: secret, REDIS_URL: `redis://127.0.0.1:${redisPort}`, MODGATE_NODE_ID: `bench-${name}`, LOG_LEVEL: 'warn', MODGATE_CONFIG: configFile },
         cpu: ctx.cpus.server,
         logFile: join(ctx.tmpDir, `07-modgate-${name}.log`),
       });

@@ -118,6 +118,16 @@ export function sanctionStoreContract(name: string, make: () => Promise<Sanction
       await store.close();
     });
 
+    it('records the notice a sanction carries as pending, in the same step', async () => {
+      const store = await make();
+      const user = `u-notice-${Date.now()}`;
+      const notice = { caseId: 'c-n1', action: 'mute', category: 'spam', reason: 'r', policy: 'moderator', appealable: true };
+      await store.put(sanction({ userId: user, kind: 'mute', caseId: 'c-n1', notice: notice as never }));
+      await store.put(sanction({ userId: user, kind: 'shadow', caseId: 'c-n2', notice: { ...notice, caseId: 'c-n2' } as never }));
+      expect(await store.takeNotices(user)).toEqual([notice]);
+      await store.close();
+    });
+
     it('keeps notices for offline users until taken, and forgets acknowledged ones', async () => {
       const store = await make();
       await store.pushNotice('u-n', 'case-1', { caseId: 'case-1', action: 'warn' });
