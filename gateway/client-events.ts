@@ -50,9 +50,9 @@ export class ClientEvents {
 
   constructor(private readonly d: ClientEventDeps) {
     this.idPrefix = `${d.config.nodeId}-`;
-    this.pipelineSeconds = d.metrics.stageSeconds.labels('pipeline');
-    this.fanoutSeconds = d.metrics.stageSeconds.labels('fanout');
-    this.fannedOut = d.metrics.messagesOut.labels('local');
+    this.pipelineSeconds = d.metrics.stageSeconds.child('pipeline');
+    this.fanoutSeconds = d.metrics.stageSeconds.child('fanout');
+    this.fannedOut = d.metrics.messagesOut.child('local');
   }
 
   /** Handle one request. Synchronous unless the work needs to wait (join, async filters). */

@@ -2,7 +2,8 @@
  * Prometheus metrics (prom-client), one registry per gateway instance so that several gateways in
  * one process (tests) do not collide. Names are the SRE-facing contract: see docs/operations.md.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastCounter, FastHistogram } from './fast-metrics.ts';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** Microsecond-to-second buckets for in-process stages: the pipeline budget is ~10 ms. */
@@ -13,13 +14,14 @@ export class Metrics {
   readonly connections = new Gauge({ name: 'modgate_connections', help: 'Open client connections', labelNames: ['door', 'ns'], registers: [this.registry] });
   readonly connectionsTotal = new Counter({ name: 'modgate_connections_total', help: 'Accepted connections', labelNames: ['door', 'ns'], registers: [this.registry] });
   readonly handshakeRefused = new Counter({ name: 'modgate_handshake_refused_total', help: 'Refused handshakes by code', labelNames: ['door', 'code'], registers: [this.registry] });
-  readonly messagesIn = new Counter({ name: 'modgate_messages_in_total', help: 'Inbound client events', labelNames: ['door', 'event'], registers: [this.registry] });
-  readonly messagesOut = new Counter({ name: 'modgate_messages_out_total', help: 'Chat messages fanned out (one per room publish, not per recipient)', labelNames: ['origin'], registers: [this.registry] });
-  readonly acks = new Counter({ name: 'modgate_acks_total', help: 'Replies by event and result code', labelNames: ['event', 'code'], registers: [this.registry] });
+  // Recorded on every message: FastCounter/FastHistogram (no label hashing per call).
+  readonly messagesIn = new FastCounter('modgate_messages_in_total', 'Inbound client events', ['door', 'event'], this.registry);
+  readonly messagesOut = new FastCounter('modgate_messages_out_total', 'Chat messages fanned out (one per room publish, not per recipient)', ['origin'], this.registry);
+  readonly acks = new FastCounter('modgate_acks_total', 'Replies by event and result code', ['event', 'code'], this.registry);
   readonly disconnects = new Counter({ name: 'modgate_disconnects_total', help: 'Connections closed by the gateway, by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly stageSeconds = new Histogram({ name: 'modgate_stage_seconds', help: 'Latency per message-path stage', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers: [this.registry] });
-  readonly filterOutcome = new Counter({ name: 'modgate_filter_outcome_total', help: 'Pipeline outcomes per filter (pass, mask, hold, drop, timeout, error, budget, shadow)', labelNames: ['filter', 'outcome'], registers: [this.registry] });
-  readonly filterSeconds = new Histogram({ name: 'modgate_filter_seconds', help: 'Latency per filter', labelNames: ['filter'], buckets: STAGE_BUCKETS, registers: [this.registry] });
+  readonly stageSeconds = new FastHistogram('modgate_stage_seconds', 'Latency per message-path stage', ['stage'], STAGE_BUCKETS, this.registry);
+  readonly filterOutcome = new FastCounter('modgate_filter_outcome_total', 'Pipeline outcomes per filter (pass, mask, hold, drop, timeout, error, budget, shadow)', ['filter', 'outcome'], this.registry);
+  readonly filterSeconds = new FastHistogram('modgate_filter_seconds', 'Latency per filter', ['filter'], STAGE_BUCKETS, this.registry);
   readonly failOpen = new Counter({ name: 'modgate_fail_open_total', help: 'Checks that failed open (let traffic through) because a dependency failed', labelNames: ['part'], registers: [this.registry] });
   readonly busErrors = new Counter({ name: 'modgate_bus_errors_total', help: 'Cluster bus publish/subscribe failures', labelNames: ['op'], registers: [this.registry] });
   readonly eventLoopLag = new Gauge({

@@ -75,12 +75,12 @@ export function attachRawDoor(app: TemplatedApp, host: DoorHost, path: '/ws' | '
   const countIn = (event: string) => {
     const label = host.label(event);
     let c = eventsIn.get(label);
-    if (!c) eventsIn.set(label, (c = host.metrics.messagesIn.labels(host.ns === '/' ? 'ws' : 'ws-admin', label)));
+    if (!c) eventsIn.set(label, (c = host.metrics.messagesIn.child(host.ns === '/' ? 'ws' : 'ws-admin', label)));
     c.inc();
   };
 
   const respond = (conn: RawConn, event: string, ack: number | undefined, reply: AnyReply) => {
-    host.metrics.acks.inc({ event: host.label(event), code: reply.ok ? 'ok' : reply.error.code });
+    host.metrics.acks.add(host.label(event), reply.ok ? 'ok' : reply.error.code);
     if (conn.closed) return;
     if (ack !== undefined) conn.reply(ack, reply);
     else if (!reply.ok) conn.emit('error', reply.error);

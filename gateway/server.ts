@@ -104,9 +104,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     }
     if (delivered) void store.ackNotice(userId, notice.caseId);
   };
+  const fannedOutRemote = metrics.messagesOut.child('remote');
   const deliverRemote = (room: string, event: string, data: unknown, senderId: string | undefined) => {
     rooms.deliver(room, event, data, senderId);
-    metrics.messagesOut.inc({ origin: 'remote' });
+    fannedOutRemote.inc();
   };
   const onControl = (type: string, data: unknown) => {
     if (type === 'blocks') {
@@ -145,8 +146,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const pipeline = new Pipeline(options.filters ?? DEFAULT_FILTERS, {
     budgetMs: config.pipeline.budgetMs,
     observe: (filter, outcome, seconds) => {
-      metrics.filterOutcome.inc({ filter, outcome });
-      metrics.filterSeconds.observe({ filter }, seconds);
+      metrics.filterOutcome.add(filter, outcome);
+      metrics.filterSeconds.observe1(filter, seconds);
     },
   });
 

@@ -134,9 +134,9 @@ export function bindNamespace(io: Server, host: DoorHost): void {
         return;
       }
       const label = host.label(event);
-      host.metrics.messagesIn.inc({ door: doorLabel, event: label });
+      host.metrics.messagesIn.add(doorLabel, label);
       const respond = (reply: AnyReply) => {
-        host.metrics.acks.inc({ event: label, code: reply.ok ? 'ok' : reply.error.code });
+        host.metrics.acks.add(label, reply.ok ? 'ok' : reply.error.code);
         if (conn.closed) return;
         if (ack) ack(reply);
         else if (!reply.ok) conn.emit('error', reply.error);
