@@ -9,9 +9,11 @@ import { z } from 'zod';
 import type { AuditLog } from './audit.ts';
 import type { Config } from './config.ts';
 import type { Conn } from './connection.ts';
-import { fail, zodIssues, ROOM_ID, type AnyReply, type Notice } from './protocol.ts';
+import { fail, zodIssues, ROOM_ID, type AnyReply, type Notice, type RoomSettings } from './protocol.ts';
 import { StoreUnavailableError, type Sanction, type SanctionStore } from './sanction-store.ts';
 import { noticeOf } from './enforcement.ts';
+import { SharedConfigUnavailable, type SharedConfig } from './shared-config.ts';
+import { DEFAULT_ROOM_SETTINGS } from './rooms.ts';
 import { categorySettings, resolveCategory, type Policy } from '../rules/policy.ts';
 import { decide, isKnownCategory } from '../rules/decide.ts';
 import type { Decision, Violation } from '../rules/types.ts';
@@ -50,6 +52,16 @@ export const adminSchemas = {
   'user:pardon': z.strictObject({ userId, sanctionId: z.string().min(1).max(128).optional() }),
   'violation:record': z.strictObject({ userId, category, reason, room: room.optional(), messageId: z.string().min(1).max(128).optional() }),
   'user:get': z.strictObject({ userId }),
+  'room:update': z.strictObject({
+    room,
+    settings: z
+      .strictObject({
+        /** Seconds a user waits between messages in the room (0 = off; at most a day). */
+        slowModeSec: z.number().int().min(0).max(86_400).optional(),
+        linksAllowed: z.boolean().optional(),
+      })
+      .refine((x) => Object.keys(x).length > 0, { message: 'settings: nothing to change' }),
+  }),
 } as const;
 
 export type AdminEventName = keyof typeof adminSchemas;
@@ -59,6 +71,7 @@ export function isAdminEvent(name: string): name is AdminEventName {
 
 export interface AdminDeps {
   config: Config;
+  sharedConfig: SharedConfig;
   store: SanctionStore;
   audit: AuditLog;
   policy: () => Policy;
@@ -91,6 +104,8 @@ export class AdminEvents {
         return this.violation(conn, p);
       case 'user:get':
         return this.get(p);
+      case 'room:update':
+        return this.roomUpdate(conn, p);
     }
   }
 
@@ -230,6 +245,27 @@ export class AdminEvents {
       ...(p.messageId ? { evidence: { messageId: p.messageId } } : {}),
     });
     return { ok: true, caseId, action: decision.notice.action, ...(sanctions[0] ? { sanctionId: sanctions[0].id } : {}) };
+  }
+
+  private async roomUpdate(conn: Conn, p: z.infer<(typeof adminSchemas)['room:update']>): Promise<AnyReply> {
+    const current = (this.d.sharedConfig.get('room', p.room) as Partial<RoomSettings> | undefined) ?? {};
+    const next = { ...current, ...p.settings };
+    try {
+      await this.d.sharedConfig.set('room', p.room, next);
+    } catch (e) {
+      if (e instanceof SharedConfigUnavailable) return fail('unavailable', 'the configuration store is unreachable; try again');
+      throw e;
+    }
+    this.d.audit.append({
+      kind: 'admin',
+      action: 'room:update',
+      actor: this.actor(conn),
+      subject: { room: p.room },
+      facts: JSON.stringify(p.settings),
+      automatedDetection: false,
+      automatedDecision: false,
+    });
+    return { ok: true, settings: { ...DEFAULT_ROOM_SETTINGS, ...next } };
   }
 
   private async get(p: z.infer<(typeof adminSchemas)['user:get']>): Promise<AnyReply> {

@@ -71,6 +71,8 @@ export class ClientEvents {
       case 'user:block':
       case 'user:unblock':
         return this.block(conn, p.userId as string, event === 'user:block');
+      case 'filter:set':
+        return this.setFilter(conn, p.terms as string[]);
     }
   }
 
@@ -110,6 +112,18 @@ export class ClientEvents {
     this.d.rooms.refreshUser(conn.user.id);
     this.d.bus.publishControl('blocks', { user: conn.user.id, blocks: list });
     return OK;
+  }
+
+  private async setFilter(conn: Conn, terms: string[]): Promise<AnyReply> {
+    const unique = [...new Set(terms.map((t) => t.toLowerCase()))];
+    try {
+      await this.d.prefs.updateFilter(conn.user.id, unique);
+    } catch {
+      return fail('unavailable', 'comment filter storage is unreachable; try again');
+    }
+    this.d.rooms.refreshUser(conn.user.id);
+    this.d.bus.publishControl('filter', { user: conn.user.id, terms: unique });
+    return { ok: true, count: unique.length };
   }
 
   /**

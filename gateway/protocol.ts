@@ -43,6 +43,8 @@ export function fail(code: ErrorCode, message: string, details?: Record<string, 
 export const ROOM_ID = /^[a-z0-9][a-z0-9:_-]{0,63}$/;
 export const DEFAULT_MAX_TEXT = 500;
 export const DEFAULT_MAX_IMAGE_BYTES = 1024 * 1024;
+/** PROTOCOL.md: a user's own comment filter holds at most 200 terms. */
+export const MAX_USER_FILTER_TERMS = 200;
 
 const roomId = z.string().regex(ROOM_ID, 'room id must match ^[a-z0-9][a-z0-9:_-]{0,63}$');
 const userId = z.string().min(1).max(128);
@@ -66,6 +68,7 @@ export const clientSchemas = {
     .refine((m) => m.text !== undefined || m.image !== undefined, { message: 'text or image is required' }),
   'user:block': z.strictObject({ userId }),
   'user:unblock': z.strictObject({ userId }),
+  'filter:set': z.strictObject({ terms: z.array(z.string().trim().min(1).max(64)).max(MAX_USER_FILTER_TERMS) }),
 } as const;
 
 export type ClientEventName = keyof typeof clientSchemas;
@@ -108,6 +111,7 @@ export interface ReplyMap {
   'message:send': Reply<{ id: string; status: 'delivered' | 'held'; text?: string }>;
   'user:block': Reply;
   'user:unblock': Reply;
+  'filter:set': Reply<{ count: number }>;
 }
 
 /** Events the gateway emits to clients (namespace `/` and `/ws`). */

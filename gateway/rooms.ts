@@ -4,7 +4,7 @@
  * Fan-out is where the CPU goes, so the common case costs no JS per recipient: members without
  * personal rules share the room's uWS topics (raw door: one pre-serialised frame published natively;
  * socket.io: its uWS adapter does the same for WebSocket transports). Members with personal rules
- * (today: a block list) leave the shared topics and get individual delivery, so one user's blocks
+ * (a block list, a comment filter) leave the shared topics and get individual delivery, so one user's blocks
  * never take the fast path away from everybody else.
  */
 import type { Namespace } from 'socket.io';
@@ -26,15 +26,14 @@ interface RoomState {
   personal: Set<Conn>;
   sharedWs: number;
   sharedSio: number;
-  settings: RoomSettings;
 }
 
 /** Per-user rules that make a recipient "personal". */
 export interface RecipientRules {
   /** True if this user has any rule that needs per-message decisions. */
   isPersonal(userId: string): boolean;
-  /** Whether `userId` wants to receive `event` from `senderId`. */
-  accepts(userId: string, senderId: string | undefined): boolean;
+  /** Whether `userId` wants to receive a message from `senderId` (with this text, if any). */
+  accepts(userId: string, senderId: string | undefined, text: string | undefined): boolean;
 }
 
 export class Rooms {
@@ -45,6 +44,8 @@ export class Rooms {
     private readonly app: TemplatedApp,
     private readonly nsp: Namespace,
     private readonly rules: RecipientRules,
+    /** Room settings (shared by every node); absent = defaults. */
+    private readonly roomSettings: (room: string) => Partial<RoomSettings> | undefined = () => undefined,
   ) {}
 
   get size(): number {
@@ -56,7 +57,7 @@ export class Rooms {
   }
 
   settings(room: string): RoomSettings {
-    return this.rooms.get(room)?.settings ?? { ...DEFAULT_ROOM_SETTINGS };
+    return { ...DEFAULT_ROOM_SETTINGS, ...this.roomSettings(room) };
   }
 
   /** Track a connection (on open). */
@@ -86,7 +87,7 @@ export class Rooms {
     let state = this.rooms.get(room);
     const first = !state;
     if (!state) {
-      state = { members: new Set(), personal: new Set(), sharedWs: 0, sharedSio: 0, settings: { ...DEFAULT_ROOM_SETTINGS } };
+      state = { members: new Set(), personal: new Set(), sharedWs: 0, sharedSio: 0 };
       this.rooms.set(room, state);
     }
     conn.rooms.add(room);
@@ -141,8 +142,9 @@ export class Rooms {
       this.app.publish(rawTopic(room), frame, false);
     }
     if (state.sharedSio > 0) this.nsp.local.to(sioRoom(room)).emit(event, data);
+    const text = event === 'message' ? (data as { text?: string }).text : undefined;
     for (const conn of state.personal) {
-      if (conn.closed || !this.rules.accepts(conn.user.id, senderId)) continue;
+      if (conn.closed || !this.rules.accepts(conn.user.id, senderId, text)) continue;
       if (conn.sendRawFrame) conn.sendRawFrame((frame ??= JSON.stringify({ event, data })));
       else conn.emit(event, data);
     }

@@ -18,9 +18,10 @@ import { endsSession, handshakeRefusal, noticeOf, sanctionGate, touchedConnectio
 import { MemorySanctionStore, type SanctionStore } from './sanction-store.ts';
 import { RedisSanctionStore } from './redis-sanction-store.ts';
 import { loadPolicy } from '../rules/policy.ts';
+import { MemorySharedConfig, RedisSharedConfig, type SharedConfig } from './shared-config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
-import type { Identity, Notice } from './protocol.ts';
+import type { Identity, Notice, RoomSettings } from './protocol.ts';
 import { attachRawDoor } from './raw-door.ts';
 import { Rooms } from './rooms.ts';
 import { bindNamespace, createSocketIo } from './sio-door.ts';
@@ -80,6 +81,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const redis = config.redisUrl ? new Redis(config.redisUrl, fastFailRedisOptions(`modgate-state-${config.nodeId}`)) : undefined;
   redis?.on('error', (e: Error) => log.warn({ err: e.message }, 'state redis error'));
   const prefs = new UserPrefs(redis);
+  const sharedConfig: SharedConfig = config.redisUrl ? new RedisSharedConfig(config.redisUrl, config.nodeId, log) : new MemorySharedConfig();
+  // Room settings changed anywhere reach the room's members on every node.
+  sharedConfig.onChange((kind, key) => {
+    if (kind === 'room' && rooms?.has(key)) rooms.deliver(key, 'room:settings', { room: key, settings: rooms.settings(key) });
+  });
   let policy = loadPolicy(config.policyPath);
   log.info({ version: policy.version, path: config.policyPath ?? 'shipped default' }, 'policy loaded');
   const store: SanctionStore = config.redisUrl
@@ -114,6 +120,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       const { user, blocks } = data as { user: string; blocks: string[] };
       if (rooms.connectionsOf(user).size === 0) return;
       prefs.set(user, blocks);
+      rooms.refreshUser(user);
+    } else if (type === 'filter') {
+      const { user, terms } = data as { user: string; terms: string[] };
+      if (rooms.connectionsOf(user).size === 0) return;
+      prefs.setFilter(user, terms);
       rooms.refreshUser(user);
     } else if (type === 'notice') {
       const { user, notice } = data as { user: string; notice: Notice };
@@ -244,6 +255,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
   const admin = new AdminEvents({
     config,
+    sharedConfig,
     store,
     audit,
     policy: () => policy,
@@ -261,7 +273,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const io = createSocketIo(app, host);
   bindNamespace(io, host);
   bindNamespace(io, adminHost);
-  rooms = new Rooms(app, io.of('/'), prefs);
+  rooms = new Rooms(app, io.of('/'), prefs, (room) => sharedConfig.get('room', room) as Partial<RoomSettings> | undefined);
   const events = new ClientEvents({
     config,
     rooms,
@@ -291,7 +303,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const notReady = (): string | null => {
     if (!accepting) return 'shutting down';
     if (redis && redis.status !== 'ready') return `redis ${redis.status}`;
-    return store.unhealthy() ?? bus.unhealthy();
+    return store.unhealthy() ?? sharedConfig.unhealthy() ?? bus.unhealthy();
   };
   app.get('/healthz', (res) => json(res, 200, { status: 'ok' }));
   app.get('/readyz', (res) => {
@@ -337,7 +349,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   if (redis) redis.connect().catch((e: Error) => log.warn({ err: e.message }, 'redis not reachable yet'));
   if (bus instanceof RedisBus) bus.connect().catch((e: Error) => log.warn({ err: e.message }, 'bus redis not reachable yet'));
   // Reconcile sanction state in the background: handshakes are refused (503) until it is loaded.
-  const storeStarted = store.start().catch((e: Error) => log.error({ err: e.message }, 'sanction store failed to start'));
+  const storeStarted = Promise.all([
+    store.start().catch((e: Error) => log.error({ err: e.message }, 'sanction store failed to start')),
+    sharedConfig.start().catch((e: Error) => log.error({ err: e.message }, 'shared configuration failed to load')),
+  ]);
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
@@ -383,6 +398,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await Promise.race([audit.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
       await audit.close();
       await store.close();
+      await sharedConfig.close();
       await bus.close();
       redis?.disconnect();
       metrics.close();

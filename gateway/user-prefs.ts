@@ -1,5 +1,6 @@
 /**
- * What users control about what they receive: today, block lists (`user:block` / `user:unblock`).
+ * What users control about what they receive: block lists (`user:block` / `user:unblock`) and
+ * their own comment filter (`filter:set`: messages with these words are hidden from them).
  *
  * Blocks are user state, not connection state: they apply to every connection of the user on every
  * node and survive reconnects. In clustered mode they live in a Redis set per user, loaded when the
@@ -11,18 +12,60 @@ import type { RecipientRules } from './rooms.ts';
 
 const EMPTY: ReadonlySet<string> = new Set();
 const key = (userId: string) => `modgate:blocks:${userId}`;
+const filterKey = (userId: string) => `modgate:filter:${userId}`;
+
+/** A user's own hidden words, compiled (filters/keyword provides the matcher). */
+export interface UserFilter {
+  hides(text: string): boolean;
+}
+export type CompileUserFilter = (terms: readonly string[]) => UserFilter;
+
+/** Plain matcher (NFKC, case-folded substring): the default until a normalising one is supplied. */
+export const plainUserFilter: CompileUserFilter = (terms) => {
+  const wanted = terms.map((t) => t.normalize('NFKC').toLowerCase());
+  return { hides: (text) => ((t) => wanted.some((w) => t.includes(w)))(text.normalize('NFKC').toLowerCase()) };
+};
 
 export class UserPrefs implements RecipientRules {
   private readonly blocks = new Map<string, Set<string>>();
+  private readonly filters = new Map<string, { terms: string[]; filter: UserFilter }>();
 
-  constructor(private readonly redis?: Redis) {}
+  constructor(
+    private readonly redis: Redis | undefined,
+    private readonly compile: CompileUserFilter = plainUserFilter,
+  ) {}
 
   isPersonal(userId: string): boolean {
-    return (this.blocks.get(userId)?.size ?? 0) > 0;
+    return (this.blocks.get(userId)?.size ?? 0) > 0 || this.filters.has(userId);
   }
 
-  accepts(userId: string, senderId: string | undefined): boolean {
-    return senderId === undefined || !this.blocks.get(userId)?.has(senderId);
+  accepts(userId: string, senderId: string | undefined, text?: string): boolean {
+    if (senderId !== undefined && this.blocks.get(userId)?.has(senderId)) return false;
+    // A user's comment filter hides others' messages, never their own.
+    if (text !== undefined && senderId !== userId) {
+      const f = this.filters.get(userId);
+      if (f && f.filter.hides(text)) return false;
+    }
+    return true;
+  }
+
+  filterTerms(userId: string): readonly string[] {
+    return this.filters.get(userId)?.terms ?? [];
+  }
+
+  /** Replace a user's cached comment filter (load, or a change announced by another node). */
+  setFilter(userId: string, terms: readonly string[]): void {
+    if (terms.length) this.filters.set(userId, { terms: [...terms], filter: this.compile(terms) });
+    else this.filters.delete(userId);
+  }
+
+  /** Store a user's comment filter (replacing the old one); persisted before it is reported done. */
+  async updateFilter(userId: string, terms: readonly string[]): Promise<void> {
+    if (this.redis) {
+      if (terms.length) await this.redis.set(filterKey(userId), JSON.stringify(terms));
+      else await this.redis.del(filterKey(userId));
+    }
+    this.setFilter(userId, terms);
   }
 
   blocked(userId: string): ReadonlySet<string> {
@@ -33,8 +76,9 @@ export class UserPrefs implements RecipientRules {
   async load(userId: string): Promise<void> {
     if (!this.redis) return;
     try {
-      const members = await this.redis.smembers(key(userId));
+      const [members, filter] = await Promise.all([this.redis.smembers(key(userId)), this.redis.get(filterKey(userId))]);
       this.set(userId, members);
+      this.setFilter(userId, filter ? (JSON.parse(filter) as string[]) : []);
     } catch {
       // Redis down: keep what this node knows (possibly nothing) rather than refuse the user.
     }
@@ -50,6 +94,7 @@ export class UserPrefs implements RecipientRules {
   /** Drop the cache of a user with no connection left on this node. */
   forget(userId: string): void {
     this.blocks.delete(userId);
+    this.filters.delete(userId);
   }
 
   /** Add or remove a block; persisted before it is reported done. Returns the new list. */

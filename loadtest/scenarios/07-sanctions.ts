@@ -189,7 +189,7 @@ async function messagePath(plan: Plan): Promise<{ figures: Figures; ratio: numbe
   // Rooms stand-in: the room has no other member on this node, so fan-out costs the same in both.
   const rooms = { has: () => true, settings: () => ({ slowModeSec: 0, linksAllowed: true }), deliver: () => {}, connectionsOf: () => new Set(), join: () => true, leave: () => false, refreshUser: () => {} };
   const conn = { id: 'c', door: 'ws', user: { id: 'bench-user', name: 'b', roles: ['user'], owns: [], ageVerified: false, emailVerified: false }, ip: '127.0.0.1', rooms: new Set(['room']), flood: new TokenBucket(1e9, 1e9), tail: undefined, closed: false, log: undefined, emit() {}, subscribeShared() {}, unsubscribeShared() {}, bufferedAmount: () => 0, close() {} };
-  const base = { config, rooms: rooms as never, bus: new LocalBus(), prefs: new UserPrefs(), pipeline, metrics };
+  const base = { config, rooms: rooms as never, bus: new LocalBus(), prefs: new UserPrefs(undefined), pipeline, metrics };
   const withGate = new ClientEvents({ ...base, gate: sanctionGate(store) });
   const without = new ClientEvents(base);
   const data = { room: 'room', text: 'a perfectly ordinary chat message of about sixty bytes!!' };

@@ -230,6 +230,57 @@ describe('violations decided by the policy', () => {
   });
 });
 
+describe('room settings and users\' comment filters', () => {
+  it('room:update on A reaches members on B and C at once and shows in later joins', async () => {
+    const onB = await sio(B.port, await token(uid('m1')));
+    const onC = await raw(C.port, await token(uid('m2')));
+    await sioRequest(onB, 'room:join', { room: 'settings' });
+    await onC.request('room:join', { room: 'settings' });
+    const gotB = new Promise<any>((r) => onB.once('room:settings', r));
+    const r = await sioRequest(mod, 'room:update', { room: 'settings', settings: { slowModeSec: 30, linksAllowed: false } });
+    expect(r).toEqual({ ok: true, settings: { slowModeSec: 30, linksAllowed: false } });
+    expect(await gotB).toEqual({ room: 'settings', settings: { slowModeSec: 30, linksAllowed: false } });
+    expect(await onC.next('room:settings')).toEqual({ room: 'settings', settings: { slowModeSec: 30, linksAllowed: false } });
+    const later = await raw(A.port, await token(uid('m3')));
+    expect((await later.request('room:join', { room: 'settings' })).settings).toEqual({ slowModeSec: 30, linksAllowed: false });
+    expect((await sioRequest(mod, 'room:update', { room: 'settings', settings: {} })).error.code).toBe('invalid');
+    expect((await sioRequest(mod, 'room:update', { room: 'settings', settings: { slowModeSec: -1 } })).error.code).toBe('invalid');
+    onB.close();
+    onC.close();
+    later.close();
+  });
+
+  it('filter:set hides messages with the user\'s words from that user only, on every node, across reconnects', async () => {
+    const user = uid('sensitive');
+    const onA = await raw(A.port, await token(user));
+    const other = await raw(C.port, await token(uid('other')));
+    const talker = await raw(B.port, await token(uid('talker')));
+    for (const c of [onA, other, talker]) await c.request('room:join', { room: 'filtered' });
+    expect(await onA.request('filter:set', { terms: ['Spoiler', 'ending'] })).toEqual({ ok: true, count: 2 });
+    await sleep(100);
+    await talker.request('message:send', { room: 'filtered', text: 'big SPOILER: the butler did it' });
+    await talker.request('message:send', { room: 'filtered', text: 'hello all' });
+    await other.next('message', (m) => m.text === 'hello all');
+    expect((await onA.next('message', (m) => m.text === 'hello all')).text).toBe('hello all');
+    expect(onA.events.filter((e) => e.event === 'message').map((e) => e.data.text)).toEqual([]);
+    expect(other.events.some((e) => /SPOILER/.test(e.data?.text))).toBe(true);
+    // Stored: a new connection on another node has it too.
+    onA.close();
+    const again = await sio(B.port, await token(user));
+    await sioRequest(again, 'room:join', { room: 'filtered' });
+    const got = collect(again);
+    await talker.request('message:send', { room: 'filtered', text: 'the ending was sad' });
+    await talker.request('message:send', { room: 'filtered', text: 'marker' });
+    await until(() => got.some((m) => m.text === 'marker'));
+    expect(got.map((m) => m.text)).toEqual(['marker']);
+    expect((await sioRequest(again, 'filter:set', { terms: Array.from({ length: 201 }, (_, i) => `t${i}`) })).error.code).toBe('invalid');
+    expect(await sioRequest(again, 'filter:set', { terms: [] })).toEqual({ ok: true, count: 0 });
+    again.close();
+    other.close();
+    talker.close();
+  });
+});
+
 describe('Redis faults', () => {
   it('a sanction published while the nodes\' subscriber connections are cut still reaches them', async () => {
     const user = uid('cut');
