@@ -98,10 +98,10 @@ describe('modgate policy check / audit verify / policy reload', () => {
       await waitFor(() => /Try it/.test(p.out()), 15_000, 'start');
       writeFileSync(file, 'version: [');
       p.child.kill('SIGHUP');
-      await waitFor(() => /policy reload failed/.test(p.out()), 5000, 'the reload failure');
+      await waitFor(() => /policy reload failed/.test(p.out()), 10_000, 'the reload failure');
       writeFileSync(file, good.replace(/^version: .*$/m, 'version: reloaded-2'));
       p.child.kill('SIGHUP');
-      await waitFor(() => /"version":"reloaded-2".*policy reloaded/.test(p.out()), 5000, 'the reload');
+      await waitFor(() => /"version":"reloaded-2".*policy reloaded/.test(p.out()), 10_000, 'the reload');
       const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\/healthz/.exec(p.out())![1]);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     } finally {

@@ -62,7 +62,7 @@ describe('two nodes on one Redis', () => {
     await watcher.request('room:join', { room: 'ordered' });
     const N = 50; // under the default flood burst (60)
     for (let i = 0; i < N; i++) sender.emit('message:send', { room: 'ordered', text: `n${i}` });
-    await until(() => watcher.events.length === N, 5000, 'all messages on node B');
+    await until(() => watcher.events.length === N, 10_000, 'all messages on node B');
     expect(watcher.events.map((e) => e.data.text)).toEqual(Array.from({ length: N }, (_, i) => `n${i}`));
     sender.close();
     watcher.close();

@@ -67,7 +67,7 @@ describe('socket.io transports', () => {
     const s = ioc(`http://127.0.0.1:${gw.port}`, { auth: { token: await token('upgrader') }, reconnection: false, forceNew: true });
     await new Promise<void>((r) => s.once('connect', () => r()));
     await sioRequest(s, 'room:join', { room: 'upg' });
-    await until(() => s.io.engine.transport.name === 'websocket', 5000, 'upgrade');
+    await until(() => s.io.engine.transport.name === 'websocket', 10_000, 'upgrade');
     const got = collect(s);
     const other = await raw(gw.port, await token('other'));
     await other.request('room:join', { room: 'upg' });
@@ -81,7 +81,7 @@ describe('socket.io transports', () => {
     const key = new TextEncoder().encode(SECRET);
     const shortLived = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('brief').setExpirationTime(Math.floor(Date.now() / 1000) + 1).sign(key);
     const g = await gateway({ jwtClockSkewSec: 0 });
-    const s = ioc(`http://127.0.0.1:${g.port}`, { auth: { token: shortLived }, transports: ['websocket'], reconnectionDelay: 50, reconnectionAttempts: 3, forceNew: true });
+    const s = ioc(`http://127.0.0.1:${g.port}`, { auth: { token: shortLived }, transports: ['websocket'], reconnectionDelay: 50, reconnectionAttempts: 20, forceNew: true });
     await new Promise<void>((r) => s.once('connect', () => r()));
     await sleep(2100); // the token expires
     const refused = new Promise<any>((r) => s.once('connect_error', r));

@@ -66,7 +66,7 @@ describe('rooms and fan-out', () => {
     const got = collect(viaSio);
     const N = 200;
     for (let i = 0; i < N; i++) sender.send({ event: 'message:send', data: { room: 'order', text: `m${i}` } });
-    await until(() => got.length === N && viaRaw.events.length === N, 5000, 'all messages');
+    await until(() => got.length === N && viaRaw.events.length === N, 10_000, 'all messages');
     const expected = Array.from({ length: N }, (_, i) => `m${i}`);
     expect(got.map((m) => m.text)).toEqual(expected);
     expect(viaRaw.events.map((e) => e.data.text)).toEqual(expected);

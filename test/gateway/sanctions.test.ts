@@ -289,7 +289,7 @@ describe('Redis faults', () => {
     const admin = new Redis(redis.port, '127.0.0.1');
     await admin.client('KILL', 'TYPE', 'pubsub');
     await sanction({ userId: user, action: 'mute', reason: 'during the cut' });
-    await until(() => C.store.active(user).length === 1, 5000, 'the mute on node C');
+    await until(() => C.store.active(user).length === 1, 10_000, 'the mute on node C');
     expect((await onC.request('message:send', { room: 'cut', text: 'x' })).error.code).toBe('muted');
     admin.disconnect();
     onC.close();

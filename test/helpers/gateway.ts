@@ -72,7 +72,7 @@ export function sioConnectError(port: number, tok: string | undefined): Promise<
   });
 }
 
-export function sioRequest<T = any>(s: ClientSocket, event: string, data: unknown, timeoutMs = 5000): Promise<T> {
+export function sioRequest<T = any>(s: ClientSocket, event: string, data: unknown, timeoutMs = 10_000): Promise<T> {
   return s.timeout(timeoutMs).emitWithAck(event, data) as Promise<T>;
 }
 
@@ -111,7 +111,7 @@ export class RawClient {
     );
   }
 
-  request<T = any>(event: string, data: unknown, timeoutMs = 5000): Promise<T> {
+  request<T = any>(event: string, data: unknown, timeoutMs = 10_000): Promise<T> {
     const ack = this.nextAck++;
     this.ws.send(JSON.stringify({ event, data, ack }));
     return new Promise((resolve, reject) => {
@@ -127,7 +127,7 @@ export class RawClient {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
-  next(event: string, pred: (data: any) => boolean = () => true, timeoutMs = 5000): Promise<any> {
+  next(event: string, pred: (data: any) => boolean = () => true, timeoutMs = 10_000): Promise<any> {
     const found = this.events.find((e) => e.event === event && pred(e.data));
     if (found) {
       this.events.splice(this.events.indexOf(found), 1);
@@ -187,7 +187,7 @@ export function collect(s: ClientSocket, event = 'message'): any[] {
   return got;
 }
 
-export async function until(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function until(pred: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
