@@ -35,6 +35,10 @@ export interface Finding {
   score?: number;
   /** Ids of evidence: message id, hash, matched term id... never raw user content. */
   evidence?: string[];
+  /** The detector saw a repeat (e.g. repeated flooding): the gateway records it as a violation. */
+  repeat?: boolean;
+  /** Set by the pipeline on findings of a filter in shadow mode: recorded, never enforced. */
+  shadow?: boolean;
 }
 
 export type VerdictAction = 'pass' | 'mask' | 'hold' | 'drop';
@@ -235,7 +239,10 @@ export class Pipeline {
 
   /** Apply a verdict; returns true when the chain stops (drop). */
   private apply(state: RunState, f: Filter, v: Verdict, seconds: number): boolean {
-    if (v.findings?.length) state.findings = state.findings === NO_FINDINGS ? [...v.findings] : state.findings.concat(v.findings);
+    if (v.findings?.length) {
+      const found = f.shadow ? v.findings.map((x) => ({ ...x, shadow: true })) : v.findings;
+      state.findings = state.findings === NO_FINDINGS ? [...found] : state.findings.concat(found);
+    }
     if (f.shadow) {
       this.options.observe?.(f.name, v.action === 'pass' ? 'pass' : 'shadow', seconds);
       return false;

@@ -6,18 +6,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { AuditLog } from './audit.ts';
 import type { Config } from './config.ts';
 import type { Conn } from './connection.ts';
-import { fail, zodIssues, ROOM_ID, type AnyReply, type Notice, type RoomSettings } from './protocol.ts';
-import { StoreUnavailableError, type Sanction, type SanctionStore } from './sanction-store.ts';
+import { fail, zodIssues, ROOM_ID, type AnyReply, type RoomSettings } from './protocol.ts';
+import { StoreUnavailableError, type Sanction } from './sanction-store.ts';
 import { noticeOf } from './enforcement.ts';
 import { SharedConfigUnavailable, type SharedConfig } from './shared-config.ts';
 import { DEFAULT_ROOM_SETTINGS } from './rooms.ts';
 import { categorySettings, resolveCategory, type Policy } from '../rules/policy.ts';
-import { decide, isKnownCategory } from '../rules/decide.ts';
-import type { Decision, Violation } from '../rules/types.ts';
-import { toNotice } from '../rules/notice.ts';
+import { isKnownCategory } from '../rules/decide.ts';
+import type { Violation } from '../rules/types.ts';
+import { recordViolation, type RecordedViolation, type ViolationDeps } from './violations.ts';
 
 const FEATURES = ['chat', 'dm', 'livestream', 'upload', 'report'] as const;
 const userId = z.string().min(1).max(128);
@@ -69,16 +68,11 @@ export function isAdminEvent(name: string): name is AdminEventName {
   return Object.hasOwn(adminSchemas, name);
 }
 
-export interface AdminDeps {
+export interface AdminDeps extends ViolationDeps {
   config: Config;
   sharedConfig: SharedConfig;
-  store: SanctionStore;
-  audit: AuditLog;
-  policy: () => Policy;
   /** Where users were last seen (device, ip) — for user:get. */
   seen: (userId: string) => { device?: string; ip?: string; at: number } | undefined;
-  /** Send a notice to the user's live connections on every node (no sanction carries it). */
-  deliverNotice: (userId: string, notice: Notice) => void;
   now?: () => number;
 }
 
@@ -185,66 +179,22 @@ export class AdminEvents {
   private async violation(conn: Conn, p: z.infer<(typeof adminSchemas)['violation:record']>): Promise<AnyReply> {
     const policy = this.d.policy();
     if (!isKnownCategory(policy, p.category)) return fail('invalid', `unknown category ${p.category}`, { issues: [`category: not in policy ${policy.version}`] });
-    const at = this.now();
     const violation: Violation = {
       userId: p.userId,
       category: p.category,
-      at,
+      at: this.now(),
       source: 'moderator',
       ...(p.room ? { room: p.room } : {}),
       ...(p.messageId ? { messageId: p.messageId, evidence: [p.messageId] } : {}),
     };
-    const caseId = `case_${randomUUID()}`;
-    let decision: Decision;
-    let notice: Notice;
-    let sanctions: Sanction[];
+    let r: RecordedViolation;
     try {
-      [decision, notice, sanctions] = await this.d.store.recordViolation(p.userId, (history) => {
-        const dec = decide(policy, violation, history);
-        const n: Notice = toNotice(dec, caseId, at);
-        const ss = sanctionsOf(dec, violation, caseId, { type: 'user', id: conn.user.id }, p.reason, n);
-        return {
-          result: [dec, n, ss] as [Decision, Notice, Sanction[]],
-          commit: {
-            userId: p.userId,
-            strike: dec.strike,
-            minor: dec.records.minorViolation ? { id: `${p.userId}:${dec.category}:${at}`, category: dec.category, at } : null,
-            major: dec.records.majorViolation,
-            livestream: dec.records.livestreamViolation,
-            sanctions: ss,
-          },
-        };
-      });
+      r = await recordViolation(this.d, violation, this.actor(conn), p.reason);
     } catch (e) {
       if (e instanceof StoreUnavailableError) return unavailable();
       throw e;
     }
-    // The first sanction carries the notice to every node (and into the pending list, atomically);
-    // a decision without one (a support notice) is stored as pending and sent to live connections.
-    if (decision.notify && !sanctions.length) {
-      await this.d.store.pushNotice(p.userId, caseId, notice);
-      this.d.deliverNotice(p.userId, notice);
-    }
-    this.d.audit.append({
-      kind: 'decision',
-      action: decision.notice.action,
-      category: p.category,
-      actor: this.actor(conn),
-      subject: { userId: p.userId, ...(p.room ? { room: p.room } : {}), ...(p.messageId ? { messageId: p.messageId } : {}) },
-      caseId,
-      ...(sanctions[0] ? { sanctionId: sanctions[0].id } : {}),
-      policy: decision.rule,
-      policyVersion: decision.policyVersion,
-      restriction: decision.actions.map((a) => a.kind).join('+') || 'none',
-      ...(decision.notice.durationSec !== undefined ? { durationSec: decision.notice.durationSec } : {}),
-      facts: p.reason,
-      automatedDetection: false,
-      automatedDecision: false,
-      ground: p.category,
-      redress: decision.notice.appealable ? 'appeal' : 'not appealable',
-      ...(p.messageId ? { evidence: { messageId: p.messageId } } : {}),
-    });
-    return { ok: true, caseId, action: decision.notice.action, ...(sanctions[0] ? { sanctionId: sanctions[0].id } : {}) };
+    return { ok: true, caseId: r.caseId, action: r.decision.notice.action, ...(r.sanctions[0] ? { sanctionId: r.sanctions[0].id } : {}) };
   }
 
   private async roomUpdate(conn: Conn, p: z.infer<(typeof adminSchemas)['room:update']>): Promise<AnyReply> {
@@ -293,25 +243,4 @@ function restrictionOf(s: Sanction): string {
   if (s.kind === 'restrict') return `restrict:${(s.features ?? []).join(',')}`;
   if (s.kind === 'mute' && s.room) return `mute:room:${s.room}`;
   return s.kind;
-}
-
-/** Turn a policy decision into sanctions (ids derived from the case, so retries are idempotent). */
-export function sanctionsOf(dec: Decision, v: Violation, caseId: string, actor: Sanction['actor'], reason: string, notice: Notice): Sanction[] {
-  return dec.actions.map((a, i) => ({
-    ...(i === 0 && dec.notify ? { notice } : {}),
-    id: `${caseId}:${i}`,
-    userId: v.userId,
-    kind: a.kind,
-    ...(a.scope === 'room' && v.room ? { room: v.room } : {}),
-    ...(a.features ? { features: a.features } : {}),
-    actor,
-    reason,
-    category: dec.category,
-    policy: dec.rule,
-    policyVersion: dec.policyVersion,
-    caseId,
-    start: v.at,
-    ...(a.durationSec !== undefined ? { until: v.at + a.durationSec * 1000 } : {}),
-    appealable: dec.notice.appealable,
-  }));
 }

@@ -21,6 +21,9 @@ export type SanctionGate = (conn: Conn, room: string, kind: 'text' | 'image') =>
 /** Where held messages go until the review queue picks them up. */
 export type HoldSink = (msg: ChatMessage, result: PipelineResult) => void;
 
+/** Told of every pipeline result that found something (the gateway turns some into violations). */
+export type FindingsSink = (conn: Conn, msg: PipelineMessage, result: PipelineResult) => void;
+
 export interface ClientEventDeps {
   config: Config;
   rooms: Rooms;
@@ -30,6 +33,7 @@ export interface ClientEventDeps {
   metrics: Metrics;
   gate?: SanctionGate;
   hold?: HoldSink;
+  findings?: FindingsSink;
 }
 
 const OK = Object.freeze({ ok: true as const });
@@ -170,6 +174,7 @@ export class ClientEvents {
 
   private finish(conn: Conn, msg: PipelineMessage, result: PipelineResult, t0: number, image: Uint8Array | undefined, shadow: boolean): AnyReply {
     this.pipelineSeconds.observe((performance.now() - t0) / 1000);
+    if (result.findings.length || result.action === 'drop') this.d.findings?.(conn, msg, result);
     if (result.action === 'drop') {
       const e = result.error ?? { code: 'blocked', message: 'message refused' };
       return { ok: false, error: e } as Fail;

@@ -17,7 +17,9 @@ import { MemoryAuditLog, RedisAuditLog, type AuditLog } from './audit.ts';
 import { endsSession, handshakeRefusal, noticeOf, sanctionGate, touchedConnections } from './enforcement.ts';
 import { MemorySanctionStore, type SanctionStore } from './sanction-store.ts';
 import { RedisSanctionStore } from './redis-sanction-store.ts';
-import { loadPolicy } from '../rules/policy.ts';
+import { isKnownCategory, loadPolicy } from '../rules/policy.ts';
+import { recordViolation, type ViolationDeps } from './violations.ts';
+import { automatedViolation, ViolationThrottle } from './automated-violations.ts';
 import { MemorySharedConfig, RedisSharedConfig, type SharedConfig } from './shared-config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
@@ -253,17 +255,21 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     request: (conn, event, data) => events.handle(conn, event, data),
     label: (event) => (isClientEvent(event) ? event : 'unknown'),
   });
-  const admin = new AdminEvents({
-    config,
-    sharedConfig,
+  const violationDeps: ViolationDeps = {
     store,
     audit,
     policy: () => policy,
-    seen: (userId) => seen.get(userId),
     deliverNotice(userId, notice) {
       deliverNoticeLocally(userId, notice);
       bus.publishControl('notice', { user: userId, notice });
     },
+  };
+  const violationThrottle = new ViolationThrottle();
+  const admin = new AdminEvents({
+    ...violationDeps,
+    config,
+    sharedConfig,
+    seen: (userId) => seen.get(userId),
   });
   const adminHost = makeHost('/admin', adminConns, {
     request: (conn, event, data) => admin.handle(conn, event, data),
@@ -282,6 +288,30 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     pipeline,
     metrics,
     gate: options.gate ?? sanctionGate(store),
+    findings(conn, msg, result) {
+      const v = automatedViolation(msg, result);
+      if (!v) return;
+      const now = Date.now();
+      if (!isKnownCategory(policy, v.category)) {
+        log.warn({ category: v.category, detector: v.detector }, 'a filter reported a category the policy does not know; no violation recorded');
+        return;
+      }
+      if (!violationThrottle.allow(conn.user.id, now)) {
+        metrics.automatedViolations.add('throttled');
+        return;
+      }
+      metrics.automatedViolations.add('recorded');
+      recordViolation(
+        violationDeps,
+        { userId: conn.user.id, category: v.category, at: now, room: msg.room, messageId: msg.id, source: 'automation', detector: v.detector, evidence: v.evidence, repeat: v.repeat, ...(v.score !== undefined ? { score: v.score } : {}) },
+        { type: 'automation', id: v.detector, detector: v.detector, ...(v.score !== undefined ? { score: v.score } : {}) },
+        `automated detection by ${v.detector}`,
+      ).catch((e: Error) => {
+        // The message was refused already; the decision could not be recorded (Redis away).
+        metrics.automatedViolations.add('failed');
+        log.warn({ err: e.message, user: conn.user.id, category: v.category }, 'automated violation not recorded');
+      });
+    },
     hold:
       options.hold ??
       ((msg) => {

@@ -112,7 +112,7 @@ describe('Pipeline', () => {
     const shadow = filter('new-list', always({ action: 'drop', findings: [{ filter: 'new-list', category: 'spam', score: 0.9 }] }), { shadow: true });
     const r = new Pipeline([shadow], { budgetMs: budget, observe: (_f, o) => outcomes.push(o) }).run(msg()) as any;
     expect(r.action).toBe('pass');
-    expect(r.findings).toEqual([{ filter: 'new-list', category: 'spam', score: 0.9 }]);
+    expect(r.findings).toEqual([{ filter: 'new-list', category: 'spam', score: 0.9, shadow: true }]);
     expect(outcomes).toEqual(['shadow']);
   });
 
