@@ -95,7 +95,6 @@ async function serve(): Promise<void> {
     throw e;
   }
   const gw = await startGateway(config);
-  if (config.embedded) await printEmbeddedWelcome(config, gw.port);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -117,6 +116,8 @@ async function serve(): Promise<void> {
   process.on('SIGHUP', () => gw.reloadPolicy());
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Printed last: once the tokens show, the signal handlers are in place.
+  if (config.embedded) await printEmbeddedWelcome(config, gw.port);
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
