@@ -40,11 +40,25 @@ const limitsSchema = z.strictObject({
   maxBlocks: z.number().int().min(0).max(100_000).default(1000),
 });
 
+const filterSettingsSchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  /** Longest this filter may take per message (it also gets no more than the budget left). */
+  timeoutMs: z.number().positive().max(60_000).optional(),
+  /** What happens to the message when the filter throws or runs out of time. */
+  onFailure: z.enum(['pass', 'hold', 'drop']).optional(),
+  /** Record findings, never enforce: try a filter on live traffic first. */
+  shadow: z.boolean().optional(),
+  enabled: z.boolean().optional(),
+});
+export type FilterSettings = z.infer<typeof filterSettingsSchema>;
+
 const pipelineSchema = z.strictObject({
   /** Per-message latency budget for the whole moderation pipeline, by message kind. */
   budgetMs: z
     .strictObject({ text: z.number().positive().max(10_000).default(10), image: z.number().positive().max(60_000).default(150) })
     .prefault({}),
+  /** Filters in the order they run; absent = the built-in order with each filter's own settings. */
+  filters: z.array(filterSettingsSchema).max(32).optional(),
 });
 
 const fileSchema = z.strictObject({

@@ -29,6 +29,7 @@ import { Rooms } from './rooms.ts';
 import { bindNamespace, createSocketIo } from './sio-door.ts';
 import { UserPrefs } from './user-prefs.ts';
 import { Pipeline, type Filter } from '../filters/pipeline.ts';
+import { configurePipeline } from './pipeline-config.ts';
 import { visibleText } from '../filters/visible-text.ts';
 
 /** How often connections are checked for a slow reader (bytes queued past the cap). */
@@ -156,7 +157,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
 
   const held: unknown[] = [];
-  const pipeline = new Pipeline(options.filters ?? DEFAULT_FILTERS, {
+  const pipeline = new Pipeline(configurePipeline(options.filters ?? DEFAULT_FILTERS, config.pipeline.filters), {
     budgetMs: config.pipeline.budgetMs,
     observe: (filter, outcome, seconds) => {
       metrics.filterOutcome.add(filter, outcome);
