@@ -13,6 +13,8 @@ import { StoreUnavailableError, type Sanction } from './sanction-store.ts';
 import { noticeOf } from './enforcement.ts';
 import { SharedConfigUnavailable, type SharedConfig } from './shared-config.ts';
 import { DEFAULT_ROOM_SETTINGS } from './rooms.ts';
+import type { Streams, StreamDoc } from './streams.ts';
+import type { DropResult, KillAck } from './stream-kill.ts';
 import { categorySettings, resolveCategory, type Policy } from '../rules/policy.ts';
 import { isKnownCategory } from '../rules/decide.ts';
 import type { Violation } from '../rules/types.ts';
@@ -51,6 +53,16 @@ export const adminSchemas = {
   'user:pardon': z.strictObject({ userId, sanctionId: z.string().min(1).max(128).optional() }),
   'violation:record': z.strictObject({ userId, category, reason, room: room.optional(), messageId: z.string().min(1).max(128).optional() }),
   'user:get': z.strictObject({ userId }),
+  'stream:kill': z
+    .strictObject({
+      room: room.optional(),
+      streamId: z.string().min(1).max(64).optional(),
+      reason,
+      category: category.optional(),
+      /** Also suspend the streamer from livestreaming for this many days. */
+      suspendDays: z.number().int().min(1).max(3650).optional(),
+    })
+    .refine((x) => x.room !== undefined || x.streamId !== undefined, { message: 'room or streamId is required', path: ['room'] }),
   'room:update': z.strictObject({
     room,
     settings: z
@@ -71,10 +83,19 @@ export function isAdminEvent(name: string): name is AdminEventName {
 export interface AdminDeps extends ViolationDeps {
   config: Config;
   sharedConfig: SharedConfig;
+  streams: Streams;
+  /** Collect every node's kill confirmation for `windowMs`. */
+  collectKillAcks: (streamId: string, windowMs: number) => Promise<KillAck[]>;
+  dropPublisher: (doc: StreamDoc) => Promise<DropResult>;
   /** Where users were last seen (device, ip) — for user:get. */
   seen: (userId: string) => { device?: string; ip?: string; at: number } | undefined;
   now?: () => number;
 }
+
+/** How long a kill waits for the nodes' confirmations before answering (they normally take ~1 ms). */
+const KILL_ACK_WINDOW_MS = 250;
+/** A stream_kill is an event more than a state: kept as a sanction record this long. */
+const STREAM_KILL_RECORD_MS = 60_000;
 
 const unavailable = () => fail('unavailable', 'the sanction store is unreachable; lifting and policy decisions wait for it. Try again.');
 
@@ -89,6 +110,8 @@ export class AdminEvents {
     const parsed = adminSchemas[event].safeParse(data);
     if (!parsed.success) return fail('invalid', `bad ${event} payload`, { issues: zodIssues(parsed.error) });
     const p = parsed.data as never;
+    const denied = this.authorize(conn, event, parsed.data as { room?: string; action?: string });
+    if (denied) return denied;
     switch (event) {
       case 'user:sanction':
         return this.sanction(conn, p);
@@ -100,7 +123,31 @@ export class AdminEvents {
         return this.get(p);
       case 'room:update':
         return this.roomUpdate(conn, p);
+      case 'stream:kill':
+        return this.streamKill(conn, p);
     }
+  }
+
+  /**
+   * Moderators and admins act anywhere. A room owner acts only in rooms it owns, and only with the
+   * room's own tools (a room mute, room settings...): the room comes from the validated payload and
+   * the authority from the verified token — never from a payload field. Refusals are audited.
+   */
+  private authorize(conn: Conn, event: AdminEventName, p: { room?: string; action?: string }): AnyReply | null {
+    if (conn.user.roles.some((r) => r === 'moderator' || r === 'admin')) return null;
+    const owns = p.room !== undefined && conn.user.owns.includes(p.room);
+    const ownerMay = (event === 'user:sanction' && p.action === 'mute') || event === 'room:update';
+    if (owns && ownerMay) return null;
+    this.d.audit.append({
+      kind: 'refused',
+      action: 'forbidden',
+      actor: this.actor(conn),
+      subject: p.room ? { room: p.room } : {},
+      facts: `${event}${p.action ? ` (${p.action})` : ''} refused: room owners act only in rooms they own, with room tools`,
+      automatedDetection: false,
+      automatedDecision: true,
+    });
+    return fail('forbidden', ownerMay ? 'you do not own this room' : `${event}${p.action ? ` ${p.action}` : ''} needs the moderator or admin role`);
   }
 
   private actor(conn: Conn) {
@@ -195,6 +242,61 @@ export class AdminEvents {
       throw e;
     }
     return { ok: true, caseId: r.caseId, action: r.decision.notice.action, ...(r.sanctions[0] ? { sanctionId: r.sanctions[0].id } : {}) };
+  }
+
+  private async streamKill(conn: Conn, p: z.infer<(typeof adminSchemas)['stream:kill']>): Promise<AnyReply> {
+    const doc = p.streamId ? this.d.streams.byId(p.streamId) : this.d.streams.doc(p.room!);
+    if (!doc || doc.endedAt !== undefined) return fail('not_found', 'no live stream there');
+    if (p.room && doc.room !== p.room) return fail('invalid', 'that stream is not in that room', { issues: ['streamId: other room'] });
+    const policy = this.d.policy();
+    if (p.category && !isKnownCategory(policy, p.category)) return fail('invalid', `unknown category ${p.category}`, { issues: ['category: not in policy'] });
+    const now = this.now();
+    const caseId = `case_${randomUUID()}`;
+    const until = p.suspendDays ? now + p.suspendDays * 86_400_000 : undefined;
+    const base = { userId: doc.user.id, streamId: doc.streamId, actor: { type: 'user' as const, id: conn.user.id }, reason: p.reason, ...(p.category ? { category: p.category } : {}), policy: 'moderator', caseId, start: now, appealable: p.category ? policyAppealable(policy, p.category) : true };
+    const kill: Sanction = { ...base, id: `${caseId}:kill`, kind: 'stream_kill', until: now + STREAM_KILL_RECORD_MS };
+    // The notice speaks of the suspension's end, not of the kill record's.
+    kill.notice = { ...noticeOf({ ...kill, until }), action: until ? 'stream_suspend' : 'stream_kill' };
+    // Start listening for the nodes' confirmations before the kill goes out.
+    const acks = this.d.collectKillAcks(doc.streamId, KILL_ACK_WINDOW_MS);
+    try {
+      await this.d.store.put(kill);
+      if (until) await this.d.store.put({ ...base, id: `${caseId}:suspend`, kind: 'stream_suspend', until });
+      await this.d.streams.end(doc, 'killed', caseId);
+    } catch (e) {
+      if (e instanceof SharedConfigUnavailable) return fail('unavailable', 'stream state is unreachable; the kill did not go out. Try again.');
+      throw e;
+    }
+    const hook = { armed: true, at: new Date().toISOString() };
+    const [nodes, mediaServer] = await Promise.all([acks, this.d.dropPublisher(doc)]);
+    // With a category and no explicit suspension, the policy's livestream ladder decides the rest.
+    let policyAction: string | undefined;
+    if (p.category && !p.suspendDays) {
+      try {
+        const r = await recordViolation(this.d, { userId: doc.user.id, category: p.category, at: now, room: doc.room, source: 'moderator', live: true }, this.actor(conn), p.reason);
+        policyAction = r.decision.notice.action;
+      } catch (e) {
+        if (!(e instanceof StoreUnavailableError)) throw e;
+      }
+    }
+    this.d.audit.append({
+      kind: 'sanction',
+      action: 'stream_kill',
+      ...(p.category ? { category: p.category } : {}),
+      actor: this.actor(conn),
+      subject: { userId: doc.user.id, room: doc.room, streamId: doc.streamId },
+      caseId,
+      sanctionId: kill.id,
+      policy: 'moderator',
+      restriction: until ? `stream_kill+stream_suspend:${p.suspendDays}d` : 'stream_kill',
+      ...(p.suspendDays ? { durationSec: p.suspendDays * 86_400 } : {}),
+      facts: p.reason,
+      automatedDetection: false,
+      automatedDecision: false,
+      ground: p.category ?? 'moderator judgement',
+      redress: kill.appealable ? 'appeal' : 'not appealable',
+    });
+    return { ok: true, streamId: doc.streamId, caseId, surfaces: { nodes, hook, mediaServer }, ...(policyAction ? { policyAction } : {}) };
   }
 
   private async roomUpdate(conn: Conn, p: z.infer<(typeof adminSchemas)['room:update']>): Promise<AnyReply> {

@@ -9,6 +9,7 @@ import type { Metrics } from './metrics.ts';
 import type { Config } from './config.ts';
 import type { Rooms } from './rooms.ts';
 import type { UserPrefs } from './user-prefs.ts';
+import type { Streams } from './streams.ts';
 import type { Pipeline, PipelineMessage, PipelineResult } from '../filters/pipeline.ts';
 import { clientSchemas, fail, zodIssues, type ChatMessage, type ClientEventName, type Fail, type AnyReply } from './protocol.ts';
 
@@ -34,6 +35,11 @@ export interface ClientEventDeps {
   gate?: SanctionGate;
   hold?: HoldSink;
   findings?: FindingsSink;
+  streams?: Streams;
+  /** Why this user may not go live now (sanctions), or null. */
+  livestreamRefusal?: (userId: string) => { code: 'restricted' | 'suspended' | 'banned'; until?: string } | null;
+  /** Match a livestream frame (the image filter); resolves to the reply. */
+  frames?: (conn: Conn, streamId: string, room: string, image: Uint8Array) => Promise<AnyReply>;
 }
 
 const OK = Object.freeze({ ok: true as const });
@@ -77,11 +83,17 @@ export class ClientEvents {
         return this.block(conn, p.userId as string, event === 'user:block');
       case 'filter:set':
         return this.setFilter(conn, p.terms as string[]);
+      case 'stream:start':
+        return this.streamStart(conn, p.room as string, p.title as string | undefined);
+      case 'stream:end':
+        return this.streamEnd(conn, p.streamId as string);
+      case 'stream:frame':
+        return this.streamFrame(conn, p.streamId as string, p.image as string | Uint8Array);
     }
   }
 
   private async join(conn: Conn, room: string): Promise<AnyReply> {
-    if (conn.rooms.has(room)) return { ok: true, room, settings: this.d.rooms.settings(room), live: null };
+    if (conn.rooms.has(room)) return { ok: true, room, settings: this.d.rooms.settings(room), live: this.d.streams?.live(room) ?? null };
     if (conn.rooms.size >= this.d.config.limits.maxRoomsPerConnection) {
       return fail('too_large', `a connection may be in at most ${this.d.config.limits.maxRoomsPerConnection} rooms`);
     }
@@ -96,7 +108,7 @@ export class ClientEvents {
     }
     if (conn.closed) return fail('unavailable', 'connection closed');
     this.d.rooms.join(conn, room);
-    return { ok: true, room, settings: this.d.rooms.settings(room), live: null };
+    return { ok: true, room, settings: this.d.rooms.settings(room), live: this.d.streams?.live(room) ?? null };
   }
 
   private leave(conn: Conn, room: string): AnyReply {
@@ -116,6 +128,47 @@ export class ClientEvents {
     this.d.rooms.refreshUser(conn.user.id);
     this.d.bus.publishControl('blocks', { user: conn.user.id, blocks: list });
     return OK;
+  }
+
+  private async streamStart(conn: Conn, room: string, title: string | undefined): Promise<AnyReply> {
+    const streams = this.d.streams;
+    if (!streams) return fail('unavailable', 'livestreams are not enabled on this gateway');
+    if (!conn.user.owns.includes(room)) return fail('forbidden', 'only an owner of the room can go live in it');
+    const refusal = this.d.livestreamRefusal?.(conn.user.id);
+    if (refusal) {
+      const details = { ...(refusal.until ? { until: refusal.until } : {}), ...(refusal.code === 'restricted' ? { feature: 'livestream' } : {}) };
+      return fail(refusal.code, refusal.code === 'restricted' ? 'livestreaming is restricted for you' : `your account is ${refusal.code}`, details);
+    }
+    if (streams.live(room)) return fail('invalid', 'this room is live already: end that stream first', { issues: ['room: already live'] });
+    try {
+      const doc = await streams.start(room, { id: conn.user.id, name: conn.user.name }, title);
+      return { ok: true, streamId: doc.streamId };
+    } catch {
+      return fail('unavailable', 'stream state is unreachable; try again');
+    }
+  }
+
+  private async streamEnd(conn: Conn, streamId: string): Promise<AnyReply> {
+    const doc = this.d.streams?.byId(streamId);
+    if (!doc || doc.endedAt !== undefined) return fail('not_found', 'no live stream with that id');
+    if (doc.user.id !== conn.user.id && !conn.user.owns.includes(doc.room)) return fail('forbidden', 'not your stream');
+    try {
+      await this.d.streams!.end(doc, 'ended');
+    } catch {
+      return fail('unavailable', 'stream state is unreachable; try again');
+    }
+    return OK;
+  }
+
+  /** A snapshot of the live video, matched against the hash banks (a critical match kills the stream). */
+  private async streamFrame(conn: Conn, streamId: string, image: string | Uint8Array): Promise<AnyReply> {
+    const doc = this.d.streams?.byId(streamId);
+    if (!doc || doc.endedAt !== undefined) return fail('not_found', 'no live stream with that id');
+    if (doc.user.id !== conn.user.id) return fail('forbidden', 'only the streamer sends frames');
+    const bytes = typeof image === 'string' ? Buffer.from(image, 'base64') : image;
+    if (bytes.byteLength > this.d.config.limits.maxImageBytes) return fail('too_large', `frame larger than ${this.d.config.limits.maxImageBytes} bytes`);
+    if (!this.d.frames) return OK;
+    return this.d.frames(conn, doc.streamId, doc.room, bytes);
   }
 
   private async setFilter(conn: Conn, terms: string[]): Promise<AnyReply> {

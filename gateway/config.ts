@@ -61,6 +61,17 @@ const pipelineSchema = z.strictObject({
   filters: z.array(filterSettingsSchema).max(32).optional(),
 });
 
+const mediaServerSchema = z.strictObject({
+  /**
+   * Called when a stream is killed, to drop the publisher: a URL template with {streamId} and
+   * {room}, e.g. MediaMTX `http://mediamtx:9997/v3/rtmpconns/kick/{streamId}` or nginx-rtmp
+   * `http://nginx/control/drop/publisher?app=live&name={streamId}`.
+   */
+  dropUrl: z.string().regex(/^https?:\/\//, 'must be an http(s) URL template').optional(),
+  method: z.enum(['GET', 'POST', 'DELETE']).default('POST'),
+  timeoutMs: z.number().int().min(100).max(30_000).default(2000),
+});
+
 const fileSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   host: z.string().min(1).optional(),
@@ -77,6 +88,7 @@ const fileSchema = z.strictObject({
   shutdownGraceMs: z.number().int().min(0).max(120_000).optional(),
   limits: limitsSchema.partial().optional(),
   pipeline: pipelineSchema.partial().optional(),
+  mediaServer: mediaServerSchema.partial().optional(),
 });
 
 const configSchema = z.strictObject({
@@ -102,6 +114,7 @@ const configSchema = z.strictObject({
   embedded: z.boolean(),
   limits: limitsSchema.prefault({}),
   pipeline: pipelineSchema.prefault({}),
+  mediaServer: mediaServerSchema.prefault({}),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -184,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     embedded,
     limits: { ...file.limits, ...overrides.limits },
     pipeline: { ...file.pipeline, ...overrides.pipeline },
+    mediaServer: { ...file.mediaServer, ...overrides.mediaServer },
   };
   const parsed = configSchema.safeParse(candidate);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, fromEnv));

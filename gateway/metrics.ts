@@ -23,6 +23,7 @@ export class Metrics {
   readonly filterOutcome = new FastCounter('modgate_filter_outcome_total', 'Pipeline outcomes per filter (pass, mask, hold, drop, timeout, error, budget, shadow)', ['filter', 'outcome'], this.registry);
   readonly filterSeconds = new FastHistogram('modgate_filter_seconds', 'Latency per filter', ['filter'], STAGE_BUCKETS, this.registry);
   readonly automatedViolations = new FastCounter('modgate_automated_violations_total', 'Violations from automated detection: recorded, throttled (per-user cap), failed (store unreachable)', ['result'], this.registry);
+  readonly publishHook = new FastCounter('modgate_publish_hook_total', 'Media server publish-hook answers', ['result'], this.registry);
   readonly failOpen = new Counter({ name: 'modgate_fail_open_total', help: 'Checks that failed open (let traffic through) because a dependency failed', labelNames: ['part'], registers: [this.registry] });
   readonly busErrors = new Counter({ name: 'modgate_bus_errors_total', help: 'Cluster bus publish/subscribe failures', labelNames: ['op'], registers: [this.registry] });
   readonly eventLoopLag = new Gauge({

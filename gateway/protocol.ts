@@ -69,6 +69,9 @@ export const clientSchemas = {
   'user:block': z.strictObject({ userId }),
   'user:unblock': z.strictObject({ userId }),
   'filter:set': z.strictObject({ terms: z.array(z.string().trim().min(1).max(64)).max(MAX_USER_FILTER_TERMS) }),
+  'stream:start': z.strictObject({ room: roomId, title: z.string().max(140).optional() }),
+  'stream:end': z.strictObject({ streamId: z.string().min(1).max(64) }),
+  'stream:frame': z.strictObject({ streamId: z.string().min(1).max(64), image }),
 } as const;
 
 export type ClientEventName = keyof typeof clientSchemas;
@@ -112,6 +115,9 @@ export interface ReplyMap {
   'user:block': Reply;
   'user:unblock': Reply;
   'filter:set': Reply<{ count: number }>;
+  'stream:start': Reply<{ streamId: string }>;
+  'stream:end': Reply;
+  'stream:frame': Reply;
 }
 
 /** Events the gateway emits to clients (namespace `/` and `/ws`). */

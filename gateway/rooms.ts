@@ -56,6 +56,11 @@ export class Rooms {
     return this.rooms.has(room);
   }
 
+  /** Members of a room on this node. */
+  memberCount(room: string): number {
+    return this.rooms.get(room)?.members.size ?? 0;
+  }
+
   settings(room: string): RoomSettings {
     return { ...DEFAULT_ROOM_SETTINGS, ...this.roomSettings(room) };
   }

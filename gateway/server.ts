@@ -21,6 +21,8 @@ import { isKnownCategory, loadPolicy } from '../rules/policy.ts';
 import { recordViolation, type ViolationDeps } from './violations.ts';
 import { automatedViolation, ViolationThrottle } from './automated-violations.ts';
 import { MemorySharedConfig, RedisSharedConfig, type SharedConfig } from './shared-config.ts';
+import { Streams, livestreamRefusal, publishHookKey, type StreamDoc } from './streams.ts';
+import { dropPublisher, type KillAck } from './stream-kill.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import type { Identity, Notice, RoomSettings } from './protocol.ts';
@@ -68,6 +70,9 @@ export interface Gateway {
 
 export const DEFAULT_FILTERS: readonly Filter[] = [visibleText];
 
+/** Media servers send small hook bodies; anything bigger is not one. */
+const PUBLISH_HOOK_MAX_BODY = 16 * 1024;
+
 /** Held messages waiting for the review queue (a later issue); bounded so memory is too. */
 const HELD_KEEP = 1000;
 
@@ -84,11 +89,6 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const redis = config.redisUrl ? new Redis(config.redisUrl, fastFailRedisOptions(`modgate-state-${config.nodeId}`)) : undefined;
   redis?.on('error', (e: Error) => log.warn({ err: e.message }, 'state redis error'));
   const prefs = new UserPrefs(redis);
-  const sharedConfig: SharedConfig = config.redisUrl ? new RedisSharedConfig(config.redisUrl, config.nodeId, log) : new MemorySharedConfig();
-  // Room settings changed anywhere reach the room's members on every node.
-  sharedConfig.onChange((kind, key) => {
-    if (kind === 'room' && rooms?.has(key)) rooms.deliver(key, 'room:settings', { room: key, settings: rooms.settings(key) });
-  });
   let policy = loadPolicy(config.policyPath);
   log.info({ version: policy.version, path: config.policyPath ?? 'shipped default' }, 'policy loaded');
   const store: SanctionStore = config.redisUrl
@@ -96,6 +96,31 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     : new MemorySanctionStore();
   const audit: AuditLog = config.redisUrl ? new RedisAuditLog(config.redisUrl, config.nodeId, { log }) : new MemoryAuditLog(config.nodeId, { log });
   metrics.watchAudit(audit);
+  const sharedConfig: SharedConfig = config.redisUrl ? new RedisSharedConfig(config.redisUrl, config.nodeId, log) : new MemorySharedConfig();
+  const streams = new Streams(sharedConfig, store);
+  /** Confirmations of a kill from every node, collected by the node that issued it. */
+  const killAcks = new Map<string, KillAck[]>();
+  const onKillAck = (a: KillAck) => killAcks.get(a.streamId)?.push(a);
+  // Room settings and streams changed anywhere reach the room's members on every node.
+  sharedConfig.onChange((kind, key, value) => {
+    if (!rooms) return;
+    if (kind === 'room' && rooms.has(key)) rooms.deliver(key, 'room:settings', { room: key, settings: rooms.settings(key) });
+    if (kind !== 'streams' || !value) return;
+    const d = value as StreamDoc;
+    if (d.endedAt === undefined) {
+      rooms.deliver(d.room, 'stream:started', { room: d.room, streamId: d.streamId, title: d.title, user: d.user });
+      return;
+    }
+    const ended = { room: d.room, streamId: d.streamId, reason: d.reason ?? 'ended' };
+    rooms.deliver(d.room, 'stream:ended', ended);
+    // The streamer hears of it even when not in the room's chat.
+    for (const c of rooms.connectionsOf(d.user.id)) if (!c.rooms.has(d.room)) c.emit('stream:ended', ended);
+    if (d.reason === 'killed') {
+      const ack: KillAck = { streamId: d.streamId, node: config.nodeId, viewers: rooms.memberCount(d.room), at: new Date().toISOString() };
+      onKillAck(ack);
+      bus.publishControl('kill-ack', ack);
+    }
+  });
 
   /** Client connections (namespace `/`, `/ws`) and admin connections (`/admin`, `/ws/admin`). */
   const conns = new Set<Conn>();
@@ -129,6 +154,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       if (rooms.connectionsOf(user).size === 0) return;
       prefs.setFilter(user, terms);
       rooms.refreshUser(user);
+    } else if (type === 'kill-ack') {
+      onKillAck(data as KillAck);
     } else if (type === 'notice') {
       const { user, notice } = data as { user: string; notice: Notice };
       deliverNoticeLocally(user, notice);
@@ -174,7 +201,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       if (e instanceof AuthError) throw new HandshakeRefusal(401, { code: 'unauthorized', message: e.message });
       throw e;
     }
-    if (ns === '/admin' && !identity.roles.some((r) => r === 'moderator' || r === 'admin')) {
+    if (ns === '/admin' && !identity.roles.some((r) => r === 'moderator' || r === 'admin') && identity.owns.length === 0) {
       audit.append({
         kind: 'refused',
         action: 'forbidden',
@@ -183,7 +210,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         automatedDetection: false,
         automatedDecision: true,
       });
-      throw new HandshakeRefusal(403, { code: 'forbidden', message: 'the admin door needs the moderator or admin role' });
+      throw new HandshakeRefusal(403, { code: 'forbidden', message: 'the admin door needs the moderator or admin role, or a room you own' });
     }
     if (store.unhealthy()?.startsWith('sanction state not reconciled')) {
       throw new HandshakeRefusal(503, { code: 'unavailable', message: 'sanction state is loading; try again shortly' });
@@ -270,7 +297,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     ...violationDeps,
     config,
     sharedConfig,
+    streams,
     seen: (userId) => seen.get(userId),
+    async collectKillAcks(streamId, windowMs) {
+      const acks: KillAck[] = [];
+      killAcks.set(streamId, acks);
+      await new Promise((r) => setTimeout(r, windowMs));
+      killAcks.delete(streamId);
+      return acks;
+    },
+    dropPublisher: (doc) => dropPublisher(config, doc),
   });
   const adminHost = makeHost('/admin', adminConns, {
     request: (conn, event, data) => admin.handle(conn, event, data),
@@ -289,6 +325,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     pipeline,
     metrics,
     gate: options.gate ?? sanctionGate(store),
+    streams,
+    livestreamRefusal: (userId) => livestreamRefusal(store, userId),
     findings(conn, msg, result) {
       const v = automatedViolation(msg, result);
       if (!v) return;
@@ -373,6 +411,37 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         if (!aborted) json(res, 503, { code: 'unavailable', message: 'the audit log is unreachable' });
       },
     );
+  });
+  app.post('/hooks/publish', (res, req) => {
+    const contentType = req.getHeader('content-type');
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      // Copy: uWS reuses the chunk's memory after this callback.
+      size += chunk.byteLength;
+      if (size > PUBLISH_HOOK_MAX_BODY) {
+        if (!aborted) json(res, 400, { code: 400, message: 'hook body too large' });
+        aborted = true;
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (!isLast || aborted) return;
+      const parsed = publishHookKey(contentType, Buffer.concat(chunks).toString('utf8'));
+      if ('error' in parsed) {
+        metrics.publishHook.add('invalid');
+        return json(res, 400, { code: 400, message: parsed.error });
+      }
+      const verdict = streams.mayPublish(parsed.key);
+      metrics.publishHook.add(verdict.ok ? 'allowed' : 'refused');
+      log.info({ flavour: parsed.flavour, stream: parsed.key, allowed: verdict.ok, ...(verdict.ok ? {} : { reason: verdict.reason }) }, 'publish hook');
+      // SRS reads {"code":0} as "allow"; nginx-rtmp and MediaMTX only look at the status.
+      if (verdict.ok) json(res, 200, { code: 0, streamId: verdict.doc.streamId, room: verdict.doc.room });
+      else json(res, 403, { code: 403, message: verdict.reason });
+    });
   });
   app.any('/*', (res) => json(res, 404, { code: 'not_found', message: 'no such route' }));
 
