@@ -43,6 +43,8 @@ export interface ClientEventDeps {
 }
 
 const OK = Object.freeze({ ok: true as const });
+/** How long a first join in a room waits for the node's bus subscription (normally < 1 ms). */
+const BUS_JOIN_DEADLINE_MS = 2000;
 const noop = (): void => {};
 const BASE64_CHARS_PER_BYTE = 4 / 3;
 
@@ -98,12 +100,23 @@ export class ClientEvents {
       return fail('too_large', `a connection may be in at most ${this.d.config.limits.maxRoomsPerConnection} rooms`);
     }
     // Subscribe to the room's bus channel before acknowledging, so that everything published on
-    // other nodes after this reply reaches the new member.
+    // other nodes after this reply reaches the new member. Bounded: past the deadline the member
+    // joins anyway (same-node delivery works) and the subscription completes in the background.
     if (this.d.bus.clustered && !this.d.rooms.has(room)) {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await this.d.bus.join(room);
+        const done = await Promise.race([
+          this.d.bus.join(room).then(() => true),
+          new Promise<false>((r) => (timer = setTimeout(() => r(false), BUS_JOIN_DEADLINE_MS))),
+        ]);
+        if (!done) {
+          this.d.metrics.failOpen.inc({ part: 'bus_join' });
+          conn.log.warn({ room }, 'room bus subscription slow; joined without waiting for it');
+        }
       } catch {
         return fail('unavailable', 'the room bus is unreachable; try again');
+      } finally {
+        clearTimeout(timer);
       }
     }
     if (conn.closed) return fail('unavailable', 'connection closed');
