@@ -15,6 +15,7 @@ import { SharedConfigUnavailable, type SharedConfig } from './shared-config.ts';
 import { DEFAULT_ROOM_SETTINGS } from './rooms.ts';
 import type { Streams, StreamDoc } from './streams.ts';
 import type { DropResult, KillAck } from './stream-kill.ts';
+import type { ReviewQueue } from './review-queue.ts';
 import { categorySettings, resolveCategory, type Policy } from '../rules/policy.ts';
 import { isKnownCategory } from '../rules/decide.ts';
 import type { Violation } from '../rules/types.ts';
@@ -63,6 +64,12 @@ export const adminSchemas = {
       suspendDays: z.number().int().min(1).max(3650).optional(),
     })
     .refine((x) => x.room !== undefined || x.streamId !== undefined, { message: 'room or streamId is required', path: ['room'] }),
+  'message:delete': z.strictObject({ room, messageId: z.string().min(1).max(128), reason: z.string().max(500).optional() }),
+  'chat:clear': z.strictObject({ room }),
+  'queue:list': z.strictObject({ room: room.optional(), limit: z.number().int().min(1).max(500).optional() }),
+  'queue:decide': z.strictObject({ itemId: z.string().min(1).max(300), decision: z.enum(['approve', 'reject']), category: category.optional(), reason: z.string().max(1000).optional() }),
+  'audit:query': z.strictObject({ userId: userId.optional(), room: room.optional(), since: z.union([z.string().max(40), z.number()]).optional(), limit: z.number().int().min(1).max(1000).optional() }),
+  'feed:subscribe': z.strictObject({ rooms: z.array(room).max(500).optional() }),
   'room:update': z.strictObject({
     room,
     settings: z
@@ -87,10 +94,18 @@ export interface AdminDeps extends ViolationDeps {
   /** Collect every node's kill confirmation for `windowMs`. */
   collectKillAcks: (streamId: string, windowMs: number) => Promise<KillAck[]>;
   dropPublisher: (doc: StreamDoc) => Promise<DropResult>;
+  queue: ReviewQueue;
+  /** Deliver an event to a room's members on every node. */
+  deliverToRoom: (room: string, event: string, data: unknown, senderId?: string) => void;
+  /** Start streaming flag and action events to this admin connection. */
+  subscribeFeed: (conn: Conn, rooms: readonly string[] | undefined) => void;
   /** Where users were last seen (device, ip) — for user:get. */
   seen: (userId: string) => { device?: string; ip?: string; at: number } | undefined;
   now?: () => number;
 }
+
+/** What a room owner may do in a room it owns (besides a room-scoped mute). */
+const OWNER_ROOM_EVENTS: ReadonlySet<AdminEventName> = new Set(['room:update', 'message:delete', 'chat:clear']);
 
 /** How long a kill waits for the nodes' confirmations before answering (they normally take ~1 ms). */
 const KILL_ACK_WINDOW_MS = 250;
@@ -125,6 +140,18 @@ export class AdminEvents {
         return this.roomUpdate(conn, p);
       case 'stream:kill':
         return this.streamKill(conn, p);
+      case 'message:delete':
+        return this.messageDelete(conn, p);
+      case 'chat:clear':
+        return this.chatClear(conn, p);
+      case 'queue:list':
+        return this.queueList(conn, p);
+      case 'queue:decide':
+        return this.queueDecide(conn, p);
+      case 'audit:query':
+        return this.auditQuery(p);
+      case 'feed:subscribe':
+        return this.feedSubscribe(conn, p);
     }
   }
 
@@ -135,8 +162,10 @@ export class AdminEvents {
    */
   private authorize(conn: Conn, event: AdminEventName, p: { room?: string; action?: string }): AnyReply | null {
     if (conn.user.roles.some((r) => r === 'moderator' || r === 'admin')) return null;
+    // Owners' queue:list and feed:subscribe are scoped to their rooms by the handlers.
+    if (event === 'queue:list' || event === 'feed:subscribe') return null;
     const owns = p.room !== undefined && conn.user.owns.includes(p.room);
-    const ownerMay = (event === 'user:sanction' && p.action === 'mute') || event === 'room:update';
+    const ownerMay = (event === 'user:sanction' && p.action === 'mute') || OWNER_ROOM_EVENTS.has(event);
     if (owns && ownerMay) return null;
     this.d.audit.append({
       kind: 'refused',
@@ -297,6 +326,93 @@ export class AdminEvents {
       redress: kill.appealable ? 'appeal' : 'not appealable',
     });
     return { ok: true, streamId: doc.streamId, caseId, surfaces: { nodes, hook, mediaServer }, ...(policyAction ? { policyAction } : {}) };
+  }
+
+  private isModerator(conn: Conn): boolean {
+    return conn.user.roles.some((r) => r === 'moderator' || r === 'admin');
+  }
+
+  private async messageDelete(conn: Conn, p: z.infer<(typeof adminSchemas)['message:delete']>): Promise<AnyReply> {
+    this.d.deliverToRoom(p.room, 'message:deleted', { room: p.room, id: p.messageId, ...(p.reason ? { reason: p.reason } : {}) });
+    this.d.audit.append({ kind: 'admin', action: 'message:delete', actor: this.actor(conn), subject: { room: p.room, messageId: p.messageId }, ...(p.reason ? { facts: p.reason } : {}), automatedDetection: false, automatedDecision: false });
+    return { ok: true };
+  }
+
+  private async chatClear(conn: Conn, p: z.infer<(typeof adminSchemas)['chat:clear']>): Promise<AnyReply> {
+    this.d.deliverToRoom(p.room, 'chat:cleared', { room: p.room });
+    this.d.audit.append({ kind: 'admin', action: 'chat:clear', actor: this.actor(conn), subject: { room: p.room }, automatedDetection: false, automatedDecision: false });
+    return { ok: true };
+  }
+
+  private queueList(conn: Conn, p: z.infer<(typeof adminSchemas)['queue:list']>): AnyReply {
+    if (!this.isModerator(conn) && p.room !== undefined && !conn.user.owns.includes(p.room)) return fail('forbidden', 'you do not own this room');
+    const items = this.d.queue.list({ room: p.room, rooms: this.isModerator(conn) ? undefined : conn.user.owns, limit: p.limit });
+    return { ok: true, items };
+  }
+
+  private async queueDecide(conn: Conn, p: z.infer<(typeof adminSchemas)['queue:decide']>): Promise<AnyReply> {
+    const item = this.d.queue.get(p.itemId);
+    if (!item) return fail('not_found', 'no such queue item (decided already?)');
+    if (!this.isModerator(conn)) return fail('forbidden', 'queue decisions need the moderator or admin role');
+    const category = p.category ?? item.category;
+    const policy = this.d.policy();
+    let caseId: string | undefined;
+    if (p.decision === 'approve') {
+      // A held message goes out now; reported content stays (and a user hidden by reports is unhidden).
+      if (item.kind === 'held' && item.message) this.d.deliverToRoom(item.message.room, 'message', item.message, item.userId);
+      if (item.hiddenSanctionId) {
+        try {
+          await this.d.store.lift(item.userId, item.hiddenSanctionId);
+        } catch (e) {
+          if (e instanceof StoreUnavailableError) return unavailable();
+          throw e;
+        }
+      }
+    } else {
+      if (!isKnownCategory(policy, category)) return fail('invalid', `unknown category ${category}`, { issues: ['category: not in policy'] });
+      if (item.kind === 'message_report' && item.room && item.messageId) this.d.deliverToRoom(item.room, 'message:deleted', { room: item.room, id: item.messageId, reason: 'removed after review' });
+      try {
+        const r = await recordViolation(this.d, { userId: item.userId, category, at: this.now(), source: 'moderator', ...(item.room ? { room: item.room } : {}), ...(item.messageId ? { messageId: item.messageId, evidence: [item.messageId] } : {}) }, this.actor(conn), p.reason ?? `review: ${category}`);
+        caseId = r.caseId;
+      } catch (e) {
+        if (e instanceof StoreUnavailableError) return unavailable();
+        throw e;
+      }
+    }
+    try {
+      await this.d.queue.remove(item.id);
+    } catch (e) {
+      if (e instanceof SharedConfigUnavailable) return fail('unavailable', 'the queue is unreachable; try again');
+      throw e;
+    }
+    this.d.audit.append({
+      kind: 'admin',
+      action: `queue:${p.decision}`,
+      category,
+      actor: this.actor(conn),
+      subject: { userId: item.userId, ...(item.room ? { room: item.room } : {}), ...(item.messageId ? { messageId: item.messageId } : {}) },
+      ...(caseId ? { caseId } : {}),
+      facts: `${item.kind} ${item.id}${p.reason ? `: ${p.reason}` : ''}`,
+      automatedDetection: item.kind === 'held',
+      automatedDecision: false,
+    });
+    return { ok: true, ...(caseId ? { caseId } : {}) };
+  }
+
+  private async auditQuery(p: z.infer<(typeof adminSchemas)['audit:query']>): Promise<AnyReply> {
+    try {
+      const entries = await this.d.audit.query({ ...(p.userId ? { userId: p.userId } : {}), ...(p.room ? { room: p.room } : {}), ...(p.since !== undefined ? { since: p.since } : {}), ...(p.limit ? { limit: p.limit } : {}) });
+      return { ok: true, entries };
+    } catch (e) {
+      return fail('invalid', (e as Error).message.slice(0, 200), { issues: ['since: not a time'] });
+    }
+  }
+
+  private feedSubscribe(conn: Conn, p: z.infer<(typeof adminSchemas)['feed:subscribe']>): AnyReply {
+    // Owners see their own rooms only, whatever they ask for.
+    const rooms = this.isModerator(conn) ? p.rooms : (p.rooms ?? conn.user.owns).filter((r) => conn.user.owns.includes(r));
+    this.d.subscribeFeed(conn, rooms);
+    return { ok: true, ...(rooms ? { rooms } : {}) };
   }
 
   private async roomUpdate(conn: Conn, p: z.infer<(typeof adminSchemas)['room:update']>): Promise<AnyReply> {

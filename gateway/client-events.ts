@@ -38,6 +38,10 @@ export interface ClientEventDeps {
   streams?: Streams;
   /** Why this user may not go live now (sanctions), or null. */
   livestreamRefusal?: (userId: string) => { code: 'restricted' | 'suspended' | 'banned'; until?: string } | null;
+  /** Told of every message delivered from this node (reports look authors up). */
+  delivered?: (m: ChatMessage) => void;
+  /** File a user's report (review queue, auto-hide); resolves to the reply. */
+  reports?: (conn: Conn, event: 'message:report' | 'user:report', p: { room?: string; messageId?: string; userId?: string; category: string; note?: string }) => Promise<AnyReply>;
   /** Match a livestream frame (the image filter); resolves to the reply. */
   frames?: (conn: Conn, streamId: string, room: string, image: Uint8Array) => Promise<AnyReply>;
 }
@@ -85,6 +89,9 @@ export class ClientEvents {
         return this.block(conn, p.userId as string, event === 'user:block');
       case 'filter:set':
         return this.setFilter(conn, p.terms as string[]);
+      case 'message:report':
+      case 'user:report':
+        return this.report(conn, event, p as { room?: string; messageId?: string; userId?: string; category: string; note?: string });
       case 'stream:start':
         return this.streamStart(conn, p.room as string, p.title as string | undefined);
       case 'stream:end':
@@ -141,6 +148,11 @@ export class ClientEvents {
     this.d.rooms.refreshUser(conn.user.id);
     this.d.bus.publishControl('blocks', { user: conn.user.id, blocks: list });
     return OK;
+  }
+
+  private async report(conn: Conn, event: 'message:report' | 'user:report', p: { room?: string; messageId?: string; userId?: string; category: string; note?: string }): Promise<AnyReply> {
+    if (!this.d.reports) return fail('unavailable', 'reports are not enabled on this gateway');
+    return this.d.reports(conn, event, p);
   }
 
   private async streamStart(conn: Conn, room: string, title: string | undefined): Promise<AnyReply> {
@@ -267,6 +279,7 @@ export class ClientEvents {
     const t1 = performance.now();
     this.d.rooms.deliver(msg.room, 'message', out, conn.user.id);
     this.d.bus.publish(msg.room, 'message', out, conn.user.id);
+    this.d.delivered?.(out);
     this.fannedOut.inc();
     this.fanoutSeconds.observe((performance.now() - t1) / 1000);
     return result.action === 'mask' ? { ok: true, id: msg.id, status: 'delivered', text } : { ok: true, id: msg.id, status: 'delivered' };

@@ -69,6 +69,8 @@ export const clientSchemas = {
   'user:block': z.strictObject({ userId }),
   'user:unblock': z.strictObject({ userId }),
   'filter:set': z.strictObject({ terms: z.array(z.string().trim().min(1).max(64)).max(MAX_USER_FILTER_TERMS) }),
+  'message:report': z.strictObject({ room: roomId, messageId: z.string().min(1).max(128), category: z.string().min(1).max(64), note: z.string().max(500).optional() }),
+  'user:report': z.strictObject({ userId, category: z.string().min(1).max(64), note: z.string().max(500).optional(), room: roomId.optional() }),
   'stream:start': z.strictObject({ room: roomId, title: z.string().max(140).optional() }),
   'stream:end': z.strictObject({ streamId: z.string().min(1).max(64) }),
   'stream:frame': z.strictObject({ streamId: z.string().min(1).max(64), image }),
@@ -115,6 +117,8 @@ export interface ReplyMap {
   'user:block': Reply;
   'user:unblock': Reply;
   'filter:set': Reply<{ count: number }>;
+  'message:report': Reply<{ reportId: string }>;
+  'user:report': Reply<{ reportId: string }>;
   'stream:start': Reply<{ streamId: string }>;
   'stream:end': Reply;
   'stream:frame': Reply;

@@ -17,12 +17,14 @@ import { MemoryAuditLog, RedisAuditLog, type AuditLog } from './audit.ts';
 import { endsSession, handshakeRefusal, noticeOf, sanctionGate, touchedConnections } from './enforcement.ts';
 import { MemorySanctionStore, type SanctionStore } from './sanction-store.ts';
 import { RedisSanctionStore } from './redis-sanction-store.ts';
-import { isKnownCategory, loadPolicy } from '../rules/policy.ts';
+import { isKnownCategory, loadPolicy, reviewTarget } from '../rules/policy.ts';
 import { recordViolation, type ViolationDeps } from './violations.ts';
 import { automatedViolation, ViolationThrottle } from './automated-violations.ts';
 import { MemorySharedConfig, RedisSharedConfig, type SharedConfig } from './shared-config.ts';
 import { Streams, livestreamRefusal, publishHookKey, type StreamDoc } from './streams.ts';
 import { dropPublisher, type KillAck } from './stream-kill.ts';
+import { AUTO_HIDE_WINDOW_MS, REPORT_WINDOW_MS, ReviewQueue, type QueueItem } from './review-queue.ts';
+import { fail } from './protocol.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import type { Identity, Notice, RoomSettings } from './protocol.ts';
@@ -73,8 +75,8 @@ export const DEFAULT_FILTERS: readonly Filter[] = [visibleText];
 /** Media servers send small hook bodies; anything bigger is not one. */
 const PUBLISH_HOOK_MAX_BODY = 16 * 1024;
 
-/** Held messages waiting for the review queue (a later issue); bounded so memory is too. */
-const HELD_KEEP = 1000;
+/** Message authors remembered per node for reports (a report names a recent message). */
+const RECENT_AUTHORS = 200_000;
 
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   // The uWS package silently falls back to a broken JS shim on an unsupported Node: refuse to start.
@@ -94,10 +96,28 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const store: SanctionStore = config.redisUrl
     ? new RedisSanctionStore({ url: config.redisUrl, nodeId: config.nodeId, log, ...(config.outboxPath ? { outboxPath: config.outboxPath } : {}) })
     : new MemorySanctionStore();
-  const audit: AuditLog = config.redisUrl ? new RedisAuditLog(config.redisUrl, config.nodeId, { log }) : new MemoryAuditLog(config.nodeId, { log });
-  metrics.watchAudit(audit);
+  const auditLog: AuditLog = config.redisUrl ? new RedisAuditLog(config.redisUrl, config.nodeId, { log }) : new MemoryAuditLog(config.nodeId, { log });
+  metrics.watchAudit(auditLog);
+  /** Moderators' live feeds on this node: connection → rooms (undefined = all). */
+  const feeds = new Map<Conn, readonly string[] | undefined>();
+  const feedLocal = (type: 'flag' | 'action', data: unknown, room: string | undefined) => {
+    for (const [c, rooms] of feeds) {
+      if (c.closed) feeds.delete(c);
+      else if (!rooms || (room !== undefined && rooms.includes(room))) c.emit(type, data);
+    }
+  };
+  let feed = (type: 'flag' | 'action', data: unknown, room: string | undefined) => feedLocal(type, data, room);
+  /** Every audit entry is also an `action` event on the moderators' feeds (every node). */
+  const audit: Pick<AuditLog, 'append' | 'query'> = {
+    append(e) {
+      auditLog.append(e);
+      feed('action', { ...e, ts: new Date().toISOString(), node: config.nodeId }, e.subject?.room);
+    },
+    query: (q) => auditLog.query(q),
+  };
   const sharedConfig: SharedConfig = config.redisUrl ? new RedisSharedConfig(config.redisUrl, config.nodeId, log) : new MemorySharedConfig();
   const streams = new Streams(sharedConfig, store);
+  const queue = new ReviewQueue(sharedConfig, (category) => reviewTarget(policy, category) ?? { priority: 'standard', targetSec: policy.review.targetSec.standard });
   /** Confirmations of a kill from every node, collected by the node that issued it. */
   const killAcks = new Map<string, KillAck[]>();
   const onKillAck = (a: KillAck) => killAcks.get(a.streamId)?.push(a);
@@ -141,6 +161,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const fannedOutRemote = metrics.messagesOut.child('remote');
   const deliverRemote = (room: string, event: string, data: unknown, senderId: string | undefined) => {
     rooms.deliver(room, event, data, senderId);
+    if (event === 'message' && senderId) rememberAuthor(room, (data as { id: string }).id, senderId);
     fannedOutRemote.inc();
   };
   const onControl = (type: string, data: unknown) => {
@@ -154,6 +175,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       if (rooms.connectionsOf(user).size === 0) return;
       prefs.setFilter(user, terms);
       rooms.refreshUser(user);
+    } else if (type === 'feed') {
+      const f = data as { type: 'flag' | 'action'; data: unknown; room?: string };
+      feedLocal(f.type, f.data, f.room);
     } else if (type === 'kill-ack') {
       onKillAck(data as KillAck);
     } else if (type === 'notice') {
@@ -164,6 +188,15 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const bus: Bus = config.redisUrl
     ? new RedisBus(config.redisUrl, config.nodeId, deliverRemote, onControl, log, (op) => metrics.busErrors.inc({ op }))
     : new LocalBus();
+  feed = (type, data, room) => {
+    feedLocal(type, data, room);
+    bus.publishControl('feed', { type, data, ...(room !== undefined ? { room } : {}) });
+  };
+  const deliverToRoom = (room: string, event: string, data: unknown, senderId?: string) => {
+    rooms.deliver(room, event, data, senderId);
+    bus.publish(room, event, data, senderId);
+    if (event === 'message' && senderId) rememberAuthor(room, (data as { id: string }).id, senderId);
+  };
 
   // Every sanction this node learns of — issued here or on any other node — is enforced here.
   store.onChange((c) => {
@@ -183,7 +216,6 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     if (s.kind !== 'shadow') deliverNoticeLocally(s.userId, notice);
   });
 
-  const held: unknown[] = [];
   const pipeline = new Pipeline(configurePipeline(options.filters ?? DEFAULT_FILTERS, config.pipeline.filters), {
     budgetMs: config.pipeline.budgetMs,
     observe: (filter, outcome, seconds) => {
@@ -307,11 +339,34 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       return acks;
     },
     dropPublisher: (doc) => dropPublisher(config, doc),
+    queue,
+    deliverToRoom,
+    subscribeFeed(conn, rooms) {
+      feeds.set(conn, rooms);
+    },
   });
   const adminHost = makeHost('/admin', adminConns, {
     request: (conn, event, data) => admin.handle(conn, event, data),
     label: (event) => (isAdminEvent(event) ? event : 'unknown'),
   });
+
+  /** Who wrote recent messages (reports name a message id; the author comes from here). */
+  const messageAuthors = new Map<string, string>();
+  const rememberAuthor = (room: string, id: string, userId: string) => {
+    messageAuthors.set(`${room}:${id}`, userId);
+    if (messageAuthors.size > RECENT_AUTHORS) messageAuthors.delete(messageAuthors.keys().next().value!);
+  };
+  /** Enough distinct users reported it: hide it pending review (POLICY.md due process). */
+  async function autoHide(item: QueueItem): Promise<void> {
+    if (item.kind === 'message_report' && item.room && item.messageId) {
+      deliverToRoom(item.room, 'message:deleted', { room: item.room, id: item.messageId, reason: 'hidden pending review' });
+    } else if (item.kind === 'user_report') {
+      const id = `autohide:${item.userId}:${item.createdAt}`;
+      await store.put({ id, userId: item.userId, kind: 'shadow', actor: { type: 'automation', id: 'reports' }, reason: `reported by ${item.reporters?.length ?? 0} users; hidden pending review`, category: item.category, policy: 'reports:auto-hide', caseId: `case_${id}`, start: Date.now(), until: item.dueAt });
+      await queue.update({ ...item, hiddenSanctionId: id }).catch(() => {});
+    }
+    audit.append({ kind: 'decision', action: 'hide', category: item.category, actor: { type: 'automation', id: 'reports' }, subject: { userId: item.userId, ...(item.room ? { room: item.room } : {}), ...(item.messageId ? { messageId: item.messageId } : {}) }, facts: `${item.reporters?.length ?? 0} distinct reports within ${AUTO_HIDE_WINDOW_MS / 60_000} min`, automatedDetection: true, automatedDecision: true, ground: item.category, redress: 'review' });
+  }
 
   const io = createSocketIo(app, host);
   bindNamespace(io, host);
@@ -327,7 +382,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     gate: options.gate ?? sanctionGate(store),
     streams,
     livestreamRefusal: (userId) => livestreamRefusal(store, userId),
+    delivered: (m) => rememberAuthor(m.room, m.id, m.user.id),
     findings(conn, msg, result) {
+      if (result.action === 'drop' && result.error?.code === 'blocked') {
+        feed('flag', { type: 'blocked', room: msg.room, userId: conn.user.id, messageId: msg.id, category: result.error.category, policy: result.error.policy }, msg.room);
+      }
       const v = automatedViolation(msg, result);
       if (!v) return;
       const now = Date.now();
@@ -353,10 +412,29 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
     hold:
       options.hold ??
-      ((msg) => {
-        held.push(msg);
-        if (held.length > HELD_KEEP) held.shift();
+      ((msg, result) => {
+        const category = result.findings.find((f) => !f.shadow)?.category ?? 'unknown';
+        queue.hold(msg, category, result.findings).then(
+          (item) => feed('flag', { type: 'held', itemId: item.id, room: msg.room, userId: msg.user.id, messageId: msg.id, category, priority: item.priority }, msg.room),
+          (e: Error) => log.error({ err: e.message, room: msg.room }, 'held message could not be queued'),
+        );
       }),
+    async reports(conn, event, p) {
+      if (!isKnownCategory(policy, p.category)) return fail('invalid', `unknown category ${p.category}`, { issues: ['category: not in policy'] });
+      if (!queue.allowReport(conn.user.id)) return fail('rate_limited', 'too many reports; try again later', { retryAfterMs: REPORT_WINDOW_MS });
+      if (event === 'message:report' && !conn.rooms.has(p.room!)) return fail('forbidden', 'join the room to report its messages');
+      const reported = event === 'user:report' ? p.userId! : messageAuthors.get(`${p.room}:${p.messageId}`);
+      if (!reported) return fail('not_found', 'no such recent message in this room');
+      let r: Awaited<ReturnType<ReviewQueue['report']>>;
+      try {
+        r = await queue.report({ kind: event === 'message:report' ? 'message_report' : 'user_report', reporter: conn.user.id, userId: reported, category: p.category, ...(p.room ? { room: p.room } : {}), ...(p.messageId ? { messageId: p.messageId } : {}), ...(p.note ? { note: p.note } : {}) });
+      } catch {
+        return fail('unavailable', 'the review queue is unreachable; try again');
+      }
+      feed('flag', { type: 'reported', itemId: r.item.id, userId: reported, room: r.item.room, messageId: r.item.messageId, category: p.category, reporters: r.item.reporters?.length ?? 1 }, r.item.room);
+      if (r.hideNow) await autoHide(r.item);
+      return { ok: true, reportId: r.item.id };
+    },
   });
   attachRawDoor(app, host, '/ws');
   attachRawDoor(app, adminHost, '/ws/admin');
@@ -403,7 +481,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     res.onAborted(() => {
       aborted = true;
     });
-    audit.transparency(since).then(
+    auditLog.transparency(since).then(
       (report) => {
         if (!aborted) json(res, 200, report);
       },
@@ -495,8 +573,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       }
       for (const conn of [...conns, ...adminConns]) conn.close('server shutting down', true);
       io.close();
-      await Promise.race([audit.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
-      await audit.close();
+      await Promise.race([auditLog.flush().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await auditLog.close();
       await store.close();
       await sharedConfig.close();
       await bus.close();
@@ -518,5 +596,5 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     }
   };
 
-  return { port, config, metrics, log, io, store, audit, ready: () => storeStarted.then(() => undefined), reloadPolicy, close };
+  return { port, config, metrics, log, io, store, audit: auditLog, ready: () => storeStarted.then(() => undefined), reloadPolicy, close };
 }

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { fastFailRedisOptions } from './bus.ts';
 import type { Logger } from './logger.ts';
 
-export type ConfigKind = 'terms' | 'banks' | 'room' | 'domains' | 'streams';
+export type ConfigKind = 'terms' | 'banks' | 'room' | 'domains' | 'streams' | 'queue';
 export type ConfigListener = (kind: ConfigKind, key: string, value: unknown | undefined) => void;
 
 export interface SharedConfig {
@@ -31,7 +31,7 @@ export class SharedConfigUnavailable extends Error {
   override name = 'SharedConfigUnavailable';
 }
 
-const KINDS: readonly ConfigKind[] = ['terms', 'banks', 'room', 'domains', 'streams'];
+const KINDS: readonly ConfigKind[] = ['terms', 'banks', 'room', 'domains', 'streams', 'queue'];
 
 abstract class Base {
   protected readonly data = new Map<ConfigKind, Map<string, unknown>>(KINDS.map((k) => [k, new Map()]));

@@ -30,7 +30,7 @@ export interface RecordedViolation {
 
 export interface ViolationDeps {
   store: SanctionStore;
-  audit: AuditLog;
+  audit: Pick<AuditLog, 'append' | 'query'>;
   policy: () => Policy;
   /** Send a notice to the user's live connections on every node (no sanction carries it). */
   deliverNotice: (userId: string, notice: Notice) => void;
