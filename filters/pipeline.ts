@@ -75,6 +75,11 @@ export interface Filter {
   readonly timeoutMs: number;
   readonly onFailure: FailureDirection;
   readonly shadow?: boolean;
+  /**
+   * A cheap, synchronous, in-process check that runs on every message even when the budget is spent
+   * (DESIGN.md: the keyword filter is never skipped). Budgets and timeouts still bound async filters.
+   */
+  readonly neverSkip?: boolean;
   check(msg: PipelineMessage, ctx: FilterContext): Verdict | Promise<Verdict>;
 }
 
@@ -155,12 +160,12 @@ export class Pipeline {
     for (let i = 0; i < filters.length; i++) {
       const f = filters[i]!;
       const left = budget - (this.now() - start);
-      if (left <= 0) {
+      if (left <= 0 && !f.neverSkip) {
         this.fail(state, f, 'budget', 0);
         if (state.action === 'drop') return this.result(state);
         continue;
       }
-      const ctx = new RunContext(Math.min(f.timeoutMs, left));
+      const ctx = new RunContext(Math.max(0, Math.min(f.timeoutMs, left)));
       const t0 = this.now();
       let v: Verdict | Promise<Verdict>;
       try {
@@ -192,12 +197,12 @@ export class Pipeline {
       const f = filters[i]!;
       if (!pending) {
         const left = budget - (this.now() - start);
-        if (left <= 0) {
+        if (left <= 0 && !f.neverSkip) {
           this.fail(state, f, 'budget', 0);
           if (state.action === 'drop') return this.result(state);
           continue;
         }
-        ctx = new RunContext(Math.min(f.timeoutMs, left));
+        ctx = new RunContext(Math.max(0, Math.min(f.timeoutMs, left)));
         t0 = this.now();
         try {
           const v = f.check(state.masked ? { ...msg, text: state.text } : msg, ctx);

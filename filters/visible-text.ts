@@ -20,6 +20,7 @@ export const visibleText: Filter = {
   kinds: ['text'],
   timeoutMs: 1,
   onFailure: 'pass',
+  neverSkip: true,
   check(msg) {
     if (msg.text === undefined || msg.image) return PASS;
     return INVISIBLE.test(msg.text) ? EMPTY : PASS;

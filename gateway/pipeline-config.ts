@@ -15,6 +15,7 @@ function withSettings(f: Filter, s: FilterSettings): Filter {
     timeoutMs: s.timeoutMs ?? f.timeoutMs,
     onFailure: s.onFailure ?? f.onFailure,
     shadow: s.shadow ?? f.shadow ?? false,
+    ...(f.neverSkip ? { neverSkip: true } : {}),
     check: (msg, ctx) => f.check(msg, ctx),
   };
 }

@@ -107,6 +107,18 @@ describe('Pipeline', () => {
     expect(r.failures).toEqual([{ filter: 'c', outcome: 'budget', applied: 'drop' }]);
   });
 
+  it('runs neverSkip filters even when the budget is spent', () => {
+    let clock = 0;
+    const ran: string[] = [];
+    const slow = filter('slow', () => ((clock += 100), ran.push('slow'), { action: 'pass' }), { timeoutMs: 30 });
+    const keyword = filter('keyword', () => (ran.push('keyword'), { action: 'drop', error: { code: 'blocked', message: 'x', category: 'hate_speech', policy: 'k' } }), { neverSkip: true });
+    const other = filter('other', () => (ran.push('other'), { action: 'pass' }));
+    const r = new Pipeline([slow, other, keyword], { budgetMs: { text: 50, image: 50 }, now: () => clock }).run(msg()) as any;
+    expect(ran).toEqual(['slow', 'keyword']);
+    expect(r.action).toBe('drop');
+    expect(r.failures).toEqual([{ filter: 'other', outcome: 'budget', applied: 'pass' }]);
+  });
+
   it('shadow filters record findings but never enforce', async () => {
     const outcomes: Outcome[] = [];
     const shadow = filter('new-list', always({ action: 'drop', findings: [{ filter: 'new-list', category: 'spam', score: 0.9 }] }), { shadow: true });

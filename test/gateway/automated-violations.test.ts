@@ -11,6 +11,7 @@ const detector: Filter = {
   kinds: ['text'],
   timeoutMs: 5,
   onFailure: 'pass',
+  neverSkip: true,
   check(msg): Verdict {
     if (msg.text?.includes('SLUR')) return { action: 'drop', error: { code: 'blocked', message: 'refused', category: 'hate_speech', policy: 'keyword:global' }, findings: [{ filter: 'test-terms', category: 'hate_speech', severity: 'high', score: 1, evidence: ['term-7'] }] };
     if (msg.text?.includes('goodbye world')) return { action: 'hold', findings: [{ filter: 'test-terms', category: 'self_harm', severity: 'critical', score: 0.9 }] };

@@ -15,6 +15,7 @@ const holder: Filter = {
   kinds: ['text'],
   timeoutMs: 5,
   onFailure: 'pass',
+  neverSkip: true,
   check: (m): Verdict => (m.text?.includes('HOLDME') ? { action: 'hold', findings: [{ filter: 'test-hold', category: 'harassment', score: 0.7 }] } : { action: 'pass' }),
 };
 

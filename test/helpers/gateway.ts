@@ -115,7 +115,7 @@ export class RawClient {
     const ack = this.nextAck++;
     this.ws.send(JSON.stringify({ event, data, ack }));
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no reply to ${event} (ack ${ack})`)), timeoutMs);
+      const t = setTimeout(() => reject(new Error(`no reply to ${event} (ack ${ack}; socket state ${this.ws.readyState}, close code ${this.closeCode})`)), timeoutMs);
       this.pending.set(ack, (d) => {
         clearTimeout(t);
         resolve(d);

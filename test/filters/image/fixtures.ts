@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 /** Mulberry32: small, fast, seedable. */
 export function prng(seed: number): () => number {
@@ -73,7 +73,7 @@ export function scenePixels(seed: number, width: number, height: number): Buffer
 }
 
 /** Scene `seed` as a sharp pipeline (raw RGB input). */
-export function scene(seed: number, width = 640, height = 480): sharp.Sharp {
+export function scene(seed: number, width = 640, height = 480): Sharp {
   return sharp(scenePixels(seed, width, height), { raw: { width, height, channels: 3 } });
 }
 
@@ -128,9 +128,11 @@ export const dihedralVariants: Record<string, (img: Buffer) => Promise<Buffer>> 
 
 /**
  * The PDQ conformance vectors live outside the repository (../shared/vectors/pdq from the repo
- * root). Returns the folder, or undefined when it is absent (tests then skip and say why).
+ * root; PDQ_VECTORS_DIR overrides). Returns the folder, or undefined when it is absent (tests then
+ * skip and say why).
  */
 export function pdqVectorsDir(): string | undefined {
-  const dir = fileURLToPath(new URL('../../../../shared/vectors/pdq/', import.meta.url));
+  const fromEnv = process.env.PDQ_VECTORS_DIR;
+  const dir = fromEnv ? (fromEnv.endsWith('/') ? fromEnv : `${fromEnv}/`) : fileURLToPath(new URL('../../../../shared/vectors/pdq/', import.meta.url));
   return existsSync(`${dir}vectors.json`) ? dir : undefined;
 }
