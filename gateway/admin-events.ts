@@ -16,6 +16,9 @@ import { DEFAULT_ROOM_SETTINGS } from './rooms.ts';
 import type { Streams, StreamDoc } from './streams.ts';
 import type { DropResult, KillAck } from './stream-kill.ts';
 import type { ReviewQueue } from './review-queue.ts';
+import { BANKS_KEY, BankError, TermListError, banksAfterAdd, banksAfterRemove, filterAdminSchemas, scopeOf, termsAfterAdd, termsAfterRemove } from './filter-admin.ts';
+import type { Term } from '../filters/keyword/index.ts';
+import type { BanksSnapshot } from '../filters/image/banks.ts';
 import { categorySettings, resolveCategory, type Policy } from '../rules/policy.ts';
 import { isKnownCategory } from '../rules/decide.ts';
 import type { Violation } from '../rules/types.ts';
@@ -70,6 +73,7 @@ export const adminSchemas = {
   'queue:decide': z.strictObject({ itemId: z.string().min(1).max(300), decision: z.enum(['approve', 'reject']), category: category.optional(), reason: z.string().max(1000).optional() }),
   'audit:query': z.strictObject({ userId: userId.optional(), room: room.optional(), since: z.union([z.string().max(40), z.number()]).optional(), limit: z.number().int().min(1).max(1000).optional() }),
   'feed:subscribe': z.strictObject({ rooms: z.array(room).max(500).optional() }),
+  ...filterAdminSchemas,
   'room:update': z.strictObject({
     room,
     settings: z
@@ -95,6 +99,10 @@ export interface AdminDeps extends ViolationDeps {
   collectKillAcks: (streamId: string, windowMs: number) => Promise<KillAck[]>;
   dropPublisher: (doc: StreamDoc) => Promise<DropResult>;
   queue: ReviewQueue;
+  /** Hash an image (PDQ and blockhash) for hashes:add { image }. */
+  hashImage: (bytes: Uint8Array) => Promise<{ pdq: string; blockhash: string }>;
+  /** The severity a bank of this category gets (from the policy's tier). */
+  severityOf: (category: string) => 'low' | 'medium' | 'high' | 'critical';
   /** Deliver an event to a room's members on every node. */
   deliverToRoom: (room: string, event: string, data: unknown, senderId?: string) => void;
   /** Start streaming flag and action events to this admin connection. */
@@ -105,7 +113,7 @@ export interface AdminDeps extends ViolationDeps {
 }
 
 /** What a room owner may do in a room it owns (besides a room-scoped mute). */
-const OWNER_ROOM_EVENTS: ReadonlySet<AdminEventName> = new Set(['room:update', 'message:delete', 'chat:clear']);
+const OWNER_ROOM_EVENTS: ReadonlySet<AdminEventName> = new Set(['room:update', 'message:delete', 'chat:clear', 'terms:add', 'terms:remove', 'terms:list']);
 
 /** How long a kill waits for the nodes' confirmations before answering (they normally take ~1 ms). */
 const KILL_ACK_WINDOW_MS = 250;
@@ -152,6 +160,13 @@ export class AdminEvents {
         return this.auditQuery(p);
       case 'feed:subscribe':
         return this.feedSubscribe(conn, p);
+      case 'terms:add':
+      case 'terms:remove':
+      case 'terms:list':
+        return this.terms(conn, event, p);
+      case 'hashes:add':
+      case 'hashes:remove':
+        return this.hashes(conn, event, p);
     }
   }
 
@@ -413,6 +428,75 @@ export class AdminEvents {
     const rooms = this.isModerator(conn) ? p.rooms : (p.rooms ?? conn.user.owns).filter((r) => conn.user.owns.includes(r));
     this.d.subscribeFeed(conn, rooms);
     return { ok: true, ...(rooms ? { rooms } : {}) };
+  }
+
+  private async terms(conn: Conn, event: 'terms:add' | 'terms:remove' | 'terms:list', p: never): Promise<AnyReply> {
+    const q = p as { room?: string; terms?: unknown[]; category?: string };
+    const scope = scopeOf(q.room);
+    const current = (this.d.sharedConfig.get('terms', scope) as Term[] | undefined) ?? [];
+    if (event === 'terms:list') return { ok: true, terms: current };
+    let next: Term[];
+    let count: number;
+    try {
+      if (event === 'terms:add') ({ terms: next, added: count } = termsAfterAdd(current, scope, p));
+      else ({ terms: next, removed: count } = termsAfterRemove(current, scope, q.terms as string[]));
+    } catch (e) {
+      if (e instanceof TermListError) return fail('invalid', e.message, { issues: e.issues ?? [e.message] });
+      throw e;
+    }
+    try {
+      await this.d.sharedConfig.set('terms', scope, next.length ? next : undefined);
+    } catch (e) {
+      if (e instanceof SharedConfigUnavailable) return fail('unavailable', 'the configuration store is unreachable; try again');
+      throw e;
+    }
+    this.d.audit.append({ kind: 'admin', action: event, ...(q.category ? { category: q.category } : {}), actor: this.actor(conn), subject: q.room ? { room: q.room } : {}, facts: `${count} term(s) ${event === 'terms:add' ? 'added' : 'removed'} (${scope})`, automatedDetection: false, automatedDecision: false });
+    return { ok: true, count };
+  }
+
+  private async hashes(conn: Conn, event: 'hashes:add' | 'hashes:remove', p: never): Promise<AnyReply> {
+    if (!this.isModerator(conn)) return fail('forbidden', 'hash banks need the moderator or admin role');
+    const q = p as { hashes?: string[]; image?: string | Uint8Array; category: string; algorithm?: 'pdq' | 'blockhash'; mode?: 'enabled' | 'shadow' };
+    const policy = this.d.policy();
+    if (!isKnownCategory(policy, q.category)) return fail('invalid', `unknown category ${q.category}`, { issues: ['category: not in policy'] });
+    const current = this.d.sharedConfig.get('banks', BANKS_KEY) as BanksSnapshot | undefined;
+    let next: BanksSnapshot | undefined = current;
+    let count = 0;
+    const hashesOf: { algorithm: 'pdq' | 'blockhash'; hexes: string[] }[] = [];
+    if (q.hashes?.length) hashesOf.push({ algorithm: q.algorithm ?? 'pdq', hexes: q.hashes.map((h) => h.toLowerCase()) });
+    if (event === 'hashes:add' && q.image !== undefined) {
+      const bytes = typeof q.image === 'string' ? Buffer.from(q.image, 'base64') : q.image;
+      try {
+        const h = await this.d.hashImage(bytes);
+        hashesOf.push({ algorithm: 'pdq', hexes: [h.pdq] }, { algorithm: 'blockhash', hexes: [h.blockhash] });
+      } catch (e) {
+        return fail('invalid', `image: ${(e as Error).message}`, { issues: ['image: cannot be decoded'] });
+      }
+    }
+    try {
+      for (const h of hashesOf) {
+        if (event === 'hashes:add') {
+          const r = banksAfterAdd(next, { category: q.category, severity: this.d.severityOf(q.category), algorithm: h.algorithm, hexes: h.hexes, ...(q.mode ? { mode: q.mode } : {}) });
+          next = r.snapshot;
+          count += r.added;
+        } else {
+          const r = banksAfterRemove(next, { category: q.category, algorithm: h.algorithm, hexes: h.hexes });
+          next = r.snapshot;
+          count += r.removed;
+        }
+      }
+    } catch (e) {
+      if (e instanceof BankError) return fail('invalid', e.message, { issues: [e.message] });
+      throw e;
+    }
+    try {
+      if (next !== current) await this.d.sharedConfig.set('banks', BANKS_KEY, next);
+    } catch (e) {
+      if (e instanceof SharedConfigUnavailable) return fail('unavailable', 'the configuration store is unreachable; try again');
+      throw e;
+    }
+    this.d.audit.append({ kind: 'admin', action: event, category: q.category, actor: this.actor(conn), facts: `${count} hash(es) ${event === 'hashes:add' ? 'added' : 'removed'}`, evidence: { hashes: hashesOf.flatMap((h) => h.hexes.slice(0, 20)) }, automatedDetection: false, automatedDecision: false });
+    return { ok: true, count };
   }
 
   private async roomUpdate(conn: Conn, p: z.infer<(typeof adminSchemas)['room:update']>): Promise<AnyReply> {

@@ -32,7 +32,8 @@ export function automatedViolation(msg: PipelineMessage, result: PipelineResult)
   if (result.action === 'drop' && err?.code === 'blocked' && typeof err.category === 'string' && err.category !== 'unknown') {
     return of(live.find((f) => f.category === err.category), err.category, false);
   }
-  const repeat = live.find((f) => f.repeat);
+  // `repeat` (or the spam filter's `violation` flag): repeated flooding.
+  const repeat = live.find((f) => f.repeat || (f as { violation?: boolean }).violation === true);
   if (repeat) return of(repeat, repeat.category, true);
   if (result.action === 'hold') {
     const selfHarm = live.find((f) => f.category === 'self_harm');

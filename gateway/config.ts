@@ -89,6 +89,8 @@ const fileSchema = z.strictObject({
   limits: limitsSchema.partial().optional(),
   pipeline: pipelineSchema.partial().optional(),
   mediaServer: mediaServerSchema.partial().optional(),
+  /** Spam filter limits (filters/spam/limits.ts names them: userBurst, userPerSec, ...); validated by the filter. */
+  spamLimits: z.record(z.string(), z.number()).optional(),
 });
 
 const configSchema = z.strictObject({
@@ -115,6 +117,7 @@ const configSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   pipeline: pipelineSchema.prefault({}),
   mediaServer: mediaServerSchema.prefault({}),
+  spamLimits: z.record(z.string(), z.number()).optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -198,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     limits: { ...file.limits, ...overrides.limits },
     pipeline: { ...file.pipeline, ...overrides.pipeline },
     mediaServer: { ...file.mediaServer, ...overrides.mediaServer },
+    ...(file.spamLimits || overrides.spamLimits ? { spamLimits: { ...file.spamLimits, ...overrides.spamLimits } } : {}),
   };
   const parsed = configSchema.safeParse(candidate);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, fromEnv));

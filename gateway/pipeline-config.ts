@@ -36,10 +36,16 @@ export function configurePipeline(available: readonly Filter[], settings: readon
     seen.add(s.name);
     if (s.enabled === false) return;
     const configured = withSettings(f, s);
-    if (configured.kinds.includes('image') && configured.onFailure === 'pass' && !configured.shadow) {
+    // An image-matching filter must fail closed; one that also reads text (spam) may pass on failure.
+    if (s.onFailure === 'pass' && configured.kinds.length === 1 && configured.kinds[0] === 'image' && !configured.shadow) {
       throw new ConfigError(`pipeline.filters[${i}].onFailure: ${s.name} checks images, which fail closed: use hold or drop`);
     }
     out.push(configured);
   });
   return out;
+}
+
+/** The same filter marked neverSkip: a cheap in-process check that runs on every message. */
+export function alwaysRuns(f: Filter): Filter {
+  return { name: f.name, kinds: f.kinds, timeoutMs: f.timeoutMs, onFailure: f.onFailure, ...(f.shadow ? { shadow: true } : {}), neverSkip: true, check: (msg, ctx) => f.check(msg, ctx) };
 }

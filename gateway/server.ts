@@ -9,7 +9,7 @@ import type { Server as IoServer } from 'socket.io';
 import { createAuthenticator, AuthError, type Authenticator } from './auth.ts';
 import { LocalBus, RedisBus, fastFailRedisOptions, type Bus } from './bus.ts';
 import { ClientEvents, isClientEvent, type HoldSink, type SanctionGate } from './client-events.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import type { Conn } from './connection.ts';
 import { HandshakeRefusal, HTTP_STATUS, type DoorHost, type HandshakeMeta, type Namespace } from './door-host.ts';
 import { AdminEvents, isAdminEvent } from './admin-events.ts';
@@ -17,7 +17,7 @@ import { MemoryAuditLog, RedisAuditLog, type AuditLog } from './audit.ts';
 import { endsSession, handshakeRefusal, noticeOf, sanctionGate, touchedConnections } from './enforcement.ts';
 import { MemorySanctionStore, type SanctionStore } from './sanction-store.ts';
 import { RedisSanctionStore } from './redis-sanction-store.ts';
-import { isKnownCategory, loadPolicy, reviewTarget } from '../rules/policy.ts';
+import { categorySettings, isKnownCategory, loadPolicy, resolveCategory, reviewTarget } from '../rules/policy.ts';
 import { recordViolation, type ViolationDeps } from './violations.ts';
 import { automatedViolation, ViolationThrottle } from './automated-violations.ts';
 import { MemorySharedConfig, RedisSharedConfig, type SharedConfig } from './shared-config.ts';
@@ -27,13 +27,18 @@ import { AUTO_HIDE_WINDOW_MS, REPORT_WINDOW_MS, ReviewQueue, type QueueItem } fr
 import { fail } from './protocol.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
-import type { Identity, Notice, RoomSettings } from './protocol.ts';
+import type { AnyReply, Identity, Notice, RoomSettings } from './protocol.ts';
 import { attachRawDoor } from './raw-door.ts';
 import { Rooms } from './rooms.ts';
 import { bindNamespace, createSocketIo } from './sio-door.ts';
 import { UserPrefs } from './user-prefs.ts';
-import { Pipeline, type Filter } from '../filters/pipeline.ts';
-import { configurePipeline } from './pipeline-config.ts';
+import { Pipeline, type Filter, type Verdict } from '../filters/pipeline.ts';
+import { alwaysRuns, configurePipeline } from './pipeline-config.ts';
+import { createKeywordFilter, compileUserFilter } from '../filters/keyword/index.ts';
+import { createSpamFilter } from '../filters/spam/spam-filter.ts';
+import { createImageFilter } from '../filters/image/image-filter.ts';
+import type { BanksSnapshot } from '../filters/image/banks.ts';
+import { BANKS_KEY, termsSnapshot } from './filter-admin.ts';
 import { visibleText } from '../filters/visible-text.ts';
 
 /** How often connections are checked for a slow reader (bytes queued past the cap). */
@@ -75,6 +80,9 @@ export const DEFAULT_FILTERS: readonly Filter[] = [visibleText];
 /** Media servers send small hook bodies; anything bigger is not one. */
 const PUBLISH_HOOK_MAX_BODY = 16 * 1024;
 
+/** A livestream frame's check: decode + hash + match (the image filter's own budget is 100 ms). */
+const FRAME_TIMEOUT_MS = 500;
+
 /** Message authors remembered per node for reports (a report names a recent message). */
 const RECENT_AUTHORS = 200_000;
 
@@ -90,7 +98,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   const redis = config.redisUrl ? new Redis(config.redisUrl, fastFailRedisOptions(`modgate-state-${config.nodeId}`)) : undefined;
   redis?.on('error', (e: Error) => log.warn({ err: e.message }, 'state redis error'));
-  const prefs = new UserPrefs(redis);
+  const prefs = new UserPrefs(redis, (terms) => compileUserFilter(terms));
   let policy = loadPolicy(config.policyPath);
   log.info({ version: policy.version, path: config.policyPath ?? 'shipped default' }, 'policy loaded');
   const store: SanctionStore = config.redisUrl
@@ -216,7 +224,34 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     if (s.kind !== 'shadow') deliverNoticeLocally(s.userId, notice);
   });
 
-  const pipeline = new Pipeline(configurePipeline(options.filters ?? DEFAULT_FILTERS, config.pipeline.filters), {
+  // The detectors. Their lists live in the shared configuration (every node, survives restarts).
+  const keyword = createKeywordFilter({ buildInWorker: true });
+  const spamRedis = config.redisUrl ? new Redis(config.redisUrl, fastFailRedisOptions(`modgate-spam-${config.nodeId}`)) : undefined;
+  spamRedis?.on('error', (e: Error) => log.warn({ err: e.message }, 'spam redis error'));
+  spamRedis?.connect().catch(() => {});
+  let spam: ReturnType<typeof createSpamFilter>;
+  try {
+    spam = createSpamFilter({
+    redis: spamRedis,
+    ...(config.spamLimits ? { limits: config.spamLimits as never } : {}),
+    nodeId: config.nodeId,
+    roomSettings: (room) => rooms.settings(room),
+    // Moderators and the room's owners: slow mode and content rules do not apply to them.
+    isExempt: (userId, room) => {
+      for (const c of rooms.connectionsOf(userId)) return c.user.roles.some((r) => r === 'moderator' || r === 'admin') || c.user.owns.includes(room);
+      return false;
+    },
+    });
+  } catch (e) {
+    throw new ConfigError(`spamLimits: ${(e as Error).message}`);
+  }
+  const image = createImageFilter({ limits: { maxBytes: config.limits.maxImageBytes } });
+  sharedConfig.onChange((kind) => {
+    if (kind === 'terms') keyword.lists.restore(termsSnapshot(sharedConfig));
+    else if (kind === 'banks') image.banks.restore((sharedConfig.get('banks', BANKS_KEY) as BanksSnapshot | undefined) ?? { format: 'modgate.banks/1', version: 1, banks: [] });
+  });
+  const builtInFilters: readonly Filter[] = [visibleText, alwaysRuns(spam.filter), alwaysRuns(keyword.filter), image.filter];
+  const pipeline = new Pipeline(configurePipeline(options.filters ?? builtInFilters, config.pipeline.filters), {
     budgetMs: config.pipeline.budgetMs,
     observe: (filter, outcome, seconds) => {
       metrics.filterOutcome.add(filter, outcome);
@@ -340,6 +375,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
     dropPublisher: (doc) => dropPublisher(config, doc),
     queue,
+    hashImage: (bytes) => image.hashImage(bytes),
+    severityOf(category) {
+      const id = resolveCategory(policy, category);
+      const tier = id ? categorySettings(policy, id)?.tier : undefined;
+      return tier === 'critical' ? 'critical' : tier === 'severe' ? 'high' : tier === 'moderate' ? 'medium' : 'low';
+    },
     deliverToRoom,
     subscribeFeed(conn, rooms) {
       feeds.set(conn, rooms);
@@ -368,6 +409,49 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     audit.append({ kind: 'decision', action: 'hide', category: item.category, actor: { type: 'automation', id: 'reports' }, subject: { userId: item.userId, ...(item.room ? { room: item.room } : {}), ...(item.messageId ? { messageId: item.messageId } : {}) }, facts: `${item.reporters?.length ?? 0} distinct reports within ${AUTO_HIDE_WINDOW_MS / 60_000} min`, automatedDetection: true, automatedDecision: true, ground: item.category, redress: 'review' });
   }
 
+  /**
+   * A livestream frame against the hash banks: a match is a violation during a live stream (the
+   * policy's livestream ladder); a critical category, or a decision that kills, ends the stream.
+   */
+  let frameSeq = 0;
+  async function checkFrame(conn: Conn, streamId: string, room: string, bytes: Uint8Array): Promise<AnyReply> {
+    const id = `frame-${config.nodeId}-${(frameSeq++).toString(36)}`;
+    let v: Verdict;
+    try {
+      v = await image.filter.check({ kind: 'image', id, room, userId: conn.user.id, image: bytes }, { deadlineMs: FRAME_TIMEOUT_MS, signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) });
+    } catch {
+      metrics.failOpen.inc({ part: 'frame' });
+      return fail('unavailable', 'the frame could not be checked in time');
+    }
+    if (v.action === 'drop' && v.error?.code === 'invalid') return fail('invalid', v.error.message, { issues: ['image: cannot be decoded'] });
+    if (v.action !== 'drop' || v.error?.code !== 'blocked') return { ok: true };
+    const category = String(v.error.category);
+    const finding = v.findings?.find((f) => f.category === category);
+    feed('flag', { type: 'blocked', room, userId: conn.user.id, streamId, category, policy: v.error.policy, evidence: finding?.evidence }, room);
+    const doc = streams.byId(streamId);
+    let kill = categorySettings(policy, resolveCategory(policy, category) ?? '')?.tier === 'critical';
+    let caseId: string | undefined;
+    if (isKnownCategory(policy, category)) {
+      try {
+        const r = await recordViolation(
+          violationDeps,
+          { userId: conn.user.id, category, at: Date.now(), room, source: 'automation', live: true, detector: 'image', ...(finding?.score !== undefined ? { score: finding.score } : {}), evidence: [id, ...(finding?.evidence ?? [])] },
+          { type: 'automation', id: 'image', detector: 'image', ...(finding?.score !== undefined ? { score: finding.score } : {}) },
+          `livestream frame matched a hash bank (${finding?.evidence?.join(' ') ?? category})`,
+        );
+        caseId = r.caseId;
+        kill ||= r.sanctions.some((x) => x.kind === 'stream_kill' || x.kind === 'ban' || x.kind === 'suspend' || x.kind === 'stream_suspend');
+      } catch (e) {
+        log.warn({ err: (e as Error).message, streamId }, 'frame violation not recorded');
+      }
+    }
+    if (kill && doc && doc.endedAt === undefined) {
+      await streams.end(doc, 'killed', caseId).catch((e: Error) => log.error({ err: e.message, streamId }, 'automatic stream kill failed'));
+      void dropPublisher(config, doc);
+    }
+    return fail('blocked', 'this frame matches a known image', { category, policy: v.error.policy, ...(kill ? { streamKilled: true } : {}) });
+  }
+
   const io = createSocketIo(app, host);
   bindNamespace(io, host);
   bindNamespace(io, adminHost);
@@ -383,6 +467,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     streams,
     livestreamRefusal: (userId) => livestreamRefusal(store, userId),
     delivered: (m) => rememberAuthor(m.room, m.id, m.user.id),
+    frames: (conn, streamId, room, bytes) => checkFrame(conn, streamId, room, bytes),
     findings(conn, msg, result) {
       if (result.action === 'drop' && result.error?.code === 'blocked') {
         feed('flag', { type: 'blocked', room: msg.room, userId: conn.user.id, messageId: msg.id, category: result.error.category, policy: result.error.policy }, msg.room);
@@ -576,6 +661,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await Promise.race([auditLog.flush().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
       await auditLog.close();
       await store.close();
+      keyword.close();
+      spam.close();
+      image.close();
+      spamRedis?.disconnect();
       await sharedConfig.close();
       await bus.close();
       redis?.disconnect();

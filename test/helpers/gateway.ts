@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { Writable } from 'node:stream';
 import { loadConfig, type ConfigInput } from '../../gateway/config.ts';
 import { mintToken, type MintOptions } from '../../gateway/auth.ts';
-import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/server.ts';
+import { DEFAULT_FILTERS, startGateway, type Gateway, type GatewayOptions } from '../../gateway/server.ts';
 import { createLogger } from '../../gateway/logger.ts';
 
 export const SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -17,7 +17,12 @@ export interface LogSink {
   raw: string[];
 }
 
-export async function gateway(overrides: ConfigInput = {}, options: GatewayOptions = {}): Promise<Gateway & { logs: LogSink }> {
+/**
+ * A gateway for a test. Unless `options.filters` or `fullPipeline` says otherwise it runs the
+ * minimal pipeline (visible-text): tests of rooms, sanctions and transports send bursts that the
+ * spam filter would rightly refuse. test/gateway/detectors.test.ts runs the full pipeline.
+ */
+export async function gateway(overrides: ConfigInput = {}, options: GatewayOptions & { fullPipeline?: boolean } = {}): Promise<Gateway & { logs: LogSink }> {
   const config = loadConfig({}, { port: 0, host: '127.0.0.1', jwtSecret: SECRET, logLevel: 'debug', ...overrides });
   const logs: LogSink = { lines: [], raw: [] };
   const sink = new Writable({
@@ -34,7 +39,8 @@ export async function gateway(overrides: ConfigInput = {}, options: GatewayOptio
       cb();
     },
   });
-  const gw = await startGateway(config, { logger: createLogger(config.logLevel, sink), ...options });
+  const { fullPipeline, ...rest } = options;
+  const gw = await startGateway(config, { logger: createLogger(config.logLevel, sink), ...(fullPipeline ? {} : { filters: DEFAULT_FILTERS }), ...rest });
   return Object.assign(gw, { logs });
 }
 
