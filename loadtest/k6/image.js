@@ -1,0 +1,73 @@
+// @ts-check
+/**
+ * A small JPEG for image-message load: 240×160, 4,086 bytes (5,448 base64 characters), a gradient
+ * with a few shapes and the words "modgate k6" — innocuous, nothing a hash bank should hold. Made
+ * once with sharp from an SVG (quality 80) and pasted here: a constant keeps the script
+ * self-contained (no open() path relative to wherever k6 runs it).
+ *
+ * Every message sends these same bytes: fine for the image pipeline's cost (decode + perceptual
+ * hash per message, unless the gateway caches by content — then the run measures the cache).
+ */
+
+/** Base64 (standard alphabet, padded), as `message:send` `data.image` takes it. */
+export const SAMPLE_JPEG_BASE64 =
+  '/9j/2wBDAAYEBQYFBAYGBQYHBwYIChAKCgkJChQODwwQFxQYGBcUFhYaHSUfGhsjHBYWICwgIyYnKSopGR8tMC0oMCUoKSj/' +
+  '2wBDAQcHBwoIChMKChMoGhYaKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCj/wAAR' +
+  'CACgAPADASIAAhEBAxEB/8QAHAAAAwADAQEBAAAAAAAAAAAAAAECBAUGBwMI/8QAQxAAAQMDAQQDCwoFBAMAAAAAAQACAwQF' +
+  'ERIGITFBE1GBBxQiMmFxgpGxssEWJTVCUmSho9HiFSMzcuEkNENiU8Lw/8QAGwEAAgIDAQAAAAAAAAAAAAAAAgMABAEFBgf/' +
+  'xAAwEQACAQMCAwYFBAMAAAAAAAAAAQIDBBEhMQUiURIyQXGRoRRSYWLRExUj4TNCgf/aAAwDAQACEQMRAD8A5cBUAmAqAXXu' +
+  'Ry6QgFQCYCoBLchiQgFQCYCoBLcg0hAKgEwFQCW5BpCAVAJgKgEtyDSEAqATAVAJbkGkIBUAvvQ0k1bVxU1LGZJ5XBrGDiT1' +
+  'KHMLHFrhhwOCEtyDUSAFYCYCoBA5BpCAVAK3QyMjZI+N7WPyWOIwHY3HB5pAJbkGkACYCYCyp6Oengp5poy2KoaXROP1gDgn' +
+  '1hLchiRjgJgL601PLUzMhp4nyyvOGsY0uJPkAWXcbVX2wsFwo56bXnT0jC3Vjjj8EtyDUTBAVAJgKgEtyDSEAqATAVAJbkGk' +
+  'IBUAmAqAS3INIQCoBMBUAgcg0jiQFQCYCoBdg5HMJCAVAJgKgEtyDSEAqATAVAJbkGkIBUAmAqAS3INI6exUlrj2UrrpcaN1' +
+  'VPDVRxRM6VzGu1NcSHY5bs7t+7is+5M2foKG1XNlndMLjG5zqR9S8Rw6HFri1wOo5I3ZO7HPO7nobn0eztRauhz01Syo6XVw' +
+  '0tcMYx/245TuN079tVqouh0d4xyM16s69Ty7OMbsZxzVdptlhNYOjk2ct1DtDfnVDZZrbbIWzshD9LpNenQwu4geFvI37liz' +
+  '2+gvNhFwtdGKCpiqmU0sLZXPjcHg6XAuJIORgjKl21XSX6vrpaFr6SugbTz0rpD4TQ1oyHY3HLQQcbl8Lhe4P4XHbrNRvo6U' +
+  'TCokdJL0kkjwMNycAADqx5UvMvEPl8DqbIyyUG39JaILe8SUtQIxWmZ2t8jeJLfF0kjGAPLlaKlpaCjs1Xd7hR9/SPrXUsML' +
+  'pHMY3A1OcS0gniABlZNPtbQR3qK9Os2u6gh0ju+MROdjBcG6dzj5yAd+F89mpZ7hR19C62MuFG6YVHRd8iGSN5yNTSeIxuO4' +
+  '8uCW8rVjFh6IV3ttvdTbN1NqoJia/WZKcSlznkSadAPLmAcdWcrZVNgpp7Vc9Vto7fV0cBnb3vcBO46SMtezU48Dx3YKNobw' +
+  'LTW7OClipm1FsY5z4IpNbGan5DC7m7TxPWVro7/baOnuMVstMkRroHwvfLU6yzJBw3wRu8h3ndv3IMsLCMq9VdG3Y3Z5rrZE' +
+  '574J2seZXgxnpCC4DO/J34O7sWwGzdNQd500loZXa4mPqKl9cInNLhkhjdQ4A8wcrmRd6aaxU9vraF0slKJBTzMn0aNZz4Tc' +
+  'HVg7+SypL1b7hDTm822WergjbF00FR0fSNaMN1AtO8DmEDbCWDVXuiZbrvV0kMomihkLWSAg6m8ju8i6+W0xVWytjuFe97Ld' +
+  'SU7+l6MZkeTM7DQOWes7guKqHRyVEj4Yuhic4lseou0jkMnit5BtJUU8NsZTRNaKSF8MjXnUydjnlxDm44b8fihbMpG42T7z' +
+  'dbdpbizVbmRsijYYcyPjY5xyGknxnYAzkcVqLzb4TZqe5W6rqZ6J0zoHR1Iw+KTAPIkEEc/IporxTUlXXNjoCbZWt0S0jpsk' +
+  'AHILX44g8Mg9qV1u0M9tgttupXUtDHIZiHydI+SQjGonA4DdgBA2GkaUBUAmAqAS3IJIQCoBMBUAgcg0hAKgEwFQCW5BpCAV' +
+  'AJgKgEtyGJHEgKgEwFQC7ByOYSEAqATAVAJbkGkIBXGxz3tYxpc5xwABkkpxsdI9rGNLnuOAAMknqXtWwex8VlgZWVzGvuTx' +
+  'nfvEIPIeXrP/AMaV3dxto5e/gh9Gi6jwjldm+5vU1bGT3mV1LEd4hZgyEeU8G/ivQLZspZLc0CC3wuePryjpHes8OxbxC5qv' +
+  'e1qz5np0Rs4UIQ2REcUcbdMbGNb1NGFj1VtoatpFVR08wP24w5ZaMKqpNPKY3COMvPc9tVY1zqDXRTctJ1MPnB+BC82v+z1f' +
+  'Ypwyti/luOGTM3sd5j1+Qr31fCtpIK6lkp6uJssMgw5rgrtDiFSm8SeUJnQjLbQ/OoCYC6PbHZqSwVw0F0lFKSYpDxH/AFPl' +
+  '9q0AC3MaqnFSjsVuw08MQCYCYCsBYcg0iQFQC1F7r3wOEEB0uIy5w4jyBaFzi45cST1lJlPAmddQeEsnbgKwFwiaBzMK7+07' +
+  'sBUAuCQgcgvjPt9zvwFQC8+TwhYXxv2+56EAqAXnay6G4VFHIHRPJbzYTuKBoON6s6o7sBUAvnSytqKeOZnivbkL7gJLZsor' +
+  'KyhAKgEwFQCW5BpHEgKgEwFQC7ByOYSEAqATAVAJbkGkd/3JrE2qrZLrUMzHTHRCDwMmN57B7fIvWlpNiqEW7Ze3wgYc6MSv' +
+  '/ud4R9uOxbtcle1nWrOXhsjb0YdiCQIRhNVRoYQhCwQEIQoQ19+tkV4tc9HNgaxlrvsuHArwqop5KaolgmbpljcWOHUQcFfo' +
+  'VeSd0miFNtG6Vgw2pjEnbwPsz2rYWFVpuDFVY51OTATATAVALYuQtI5K+fSk3o+6Fg4Wwvv0rP6PuhYCS2auoud+YIQhYBBC' +
+  'eELBAQhNYMiTwhPCwQ7jZsZs1P6XvFbQBa3ZofMtN6XvFbUBU5y1Z0dBfxx8kIBUAmAqASnIsJHEgKgEwFQC7ByOYSJAVgJg' +
+  'KgEtyDSP0hCwRxMY3g1oAwvphYtpqBV2ujqGnIlhY/1gFZS4+WjwzbIEIQhMghCFCAhCFDILzvusMHS2x/MtkHq0/qvRV5r3' +
+  'U5g+5UUAO+OIvPpH9qsWv+VAy2OGAVAJgKgFs3IBI4+/fS0/o+6Fr1sL/wDS8/o+6FgYQ5NRV78vNiTQhQAEJoWCBhNGE1gy' +
+  'CEIWCYO72ZHzJTel7xW2AWs2XHzHTel7xW2AWvqPmZ01uv4o+SEAqATAVAJLkWUjiQFQCYCoBdi2cwkIBUAmAmAluQaR673L' +
+  '7mKuwmje7+dSO0462HeD7R2Lsl4Rsxd5LHdoquMF0fiysH1mniPj2L3Giqoa2liqaWQSQyDU1wXP3tHsVHJbMu0pZWD7IQhU' +
+  'hwIQmoQSeEJrBBEhoJJAA3kleKbTXD+KXuqqWnMZdpj/ALRuH69q7rugX9tJSuttK/8A1MwxKQfEYeXnPsXmgCvWsOyu2zD1' +
+  'EAqATAVAKy5GUji9oB871Ho+6FrlttpoXR3RzyPBkaCD5hj4LVLKehpKyxUl5iTwhPCgsE0IUMghCFgyCeEIWCHf7LD5ipvS' +
+  '94rbgLA2fp3U9npY5Bh2nUQeWST8VsgFq6kuZnVW8WqcU+iEAqATAVAJLkWEjiQEwEwFYC7ByOYSEAqAQArAS3IYkSAui2U2' +
+  'lqbDMW4M1G85fCTwPW3qPtWgAVAJNRKa7Mtg46bHu1ou9Fd4OloZmvx4zDuc3zhZ68Ap5paeVstPI+KRvB7HEEdq6i37cXel' +
+  'aGzGKqaOcrfC9Yx+K1dSzafIywp9T1jCa88Z3RH6fDtrSesTY/8AVfKo7oNY9pFPRQRnre4v/RI+GqdAso9HJABJIAHElcdt' +
+  'NtnBSMfT2pzZ6ngZRvYzzdZ/BcRc77crmC2rqnmM/wDG3wW+oce1a0BOhbJayMlSvfNK+WV7nyPOpznHJJSATAVAJ7kZSEAq' +
+  'ATAVAIHINIxq2ihrYejnbkcQRxB8i0ztlmk+BVkDqMefiukAVAIP1GtgZ29Oo8yRzI2V++flf5T+Sv3z8r/K6cBUAhdaXUwr' +
+  'Gj8vuzl/kp99/K/yn8k/vv5X7l1ICoBA68+oSsaHy+7OVGyX338r9yfyR++/lfuXVgKgEDuJ9Q1YUPl93+Tkxsh9+/K/cs+2' +
+  '7M01LK2WZ7p3tOQCMNHYt+AqAS5XE2sZGQsaEXlREAqATAVAKu5F1IQCoBMBUAluQaRxICYCoBMBdg5HMJAAmAnuAyTgeVYs' +
+  '9xp4twdrd1N/VLlLBJThTWZPBmAJgLSS3eU/0mNYOs7ysV9dUv4zPHm3exKcyrLiNKPdyzpwFQC5B0j3eM9x85UoHIV+6pbQ' +
+  '9/6OzAVALjGyPb4r3DzFZEdwq4/Fnef7jn2oWMjxaH+0WdaAqAXOwX2Zv9aNjx5NxW0pbvSTYDnGJ3U/cPWlvJeo31CpopYf' +
+  '10NgAqAQ3DgCCCDwIVgJTkbBIQCoBMBUAluQaQgFQCYCoBLcg0hAKgEwFQCW5BpCAVAJgKgEtyDSEAqATAVAIHINIQCoBMBU' +
+  'AluQaQgFQCYCYCW5DEgAVAJgKgEtyDSOI3AEkgALAqrnHHlsA6R3XyC1tXWS1Jw46WcmjgsZdbKpnY8/r8Qb0pep9p6mWc/z' +
+  'Hkjq5L4oQlGulJyeZPIIQhQEEIQoQEIQoQEIQoQyaStqKR2YJC0c28QexdBb79DLhlUBE/7Q8U/ouWQglBS3LlvfVrd8r06e' +
+  'B6KzDmgtIIPAjmrAXDW66VFC7EbtUXON3D/C622XSmrwBG7RLzjdx7OtVKlOUNfA6Wz4jSueXaXT8GcAqATAVAKs5G0SEAqA' +
+  'TAVAJbkGkIBUAmAqAQOQaQgFQCYCoBLcg0hAKgEAKwEtyDSJAVgJgJgJbkGkIBMkMaXPIDQMkk4AWHdLpSWyLVVSYcR4Mbd7' +
+  'ndi4K+X+pujizPRU2d0TTx855p9C1nXeVouprr/itGyWHrLp+ehpkIQujPPAQhChAQhChAQhChAQhChAQhChAQhChATa4tcH' +
+  'NJBG8EckkKEN9bdo54MMqwZo/tfWH6rqKC40lcB3vK0u+wdzh2LzlMEggg4I5hV6ltGeq0Nva8Yr0OWfMvrv6nqYCoBef0V/' +
+  'r6XA6XpWD6so1fjxW5pdrYjgVNM9p643Z/A4VGdrUjtqb6hxq1qd59l/X+jqQFQC08O0dskG+cxnqew/BZbLxbncK2DtdhVZ' +
+  'U6i3izZQu7efdmvVGeAmAsE3i2t41sHY8FfCXaS1RD/c6z1NYT8Ev9Oo9ov0Dd3bw71RL/qNwAmAuVqdsqdoIpqaSQ9byGj4' +
+  'rS121FyqQWskbTsPKIYPr4psLGtPdYKVbjlpS2faf0O8rq+loGaqudkfUCd58w4rk7ttfJJmO2s6Nv8A5XjLuwcAuUke6R5d' +
+  'I5znHiXHJKlbCjw+nDWerNBd8fr1l2aXIvf1/Bc0sk0jpJnufI7eXOOSVCEK/jBom23ln//Z';
+
+/** Decoded size in bytes. */
+export const SAMPLE_JPEG_BYTES = 4086;
