@@ -32,9 +32,11 @@ export function automatedViolation(msg: PipelineMessage, result: PipelineResult)
   if (result.action === 'drop' && err?.code === 'blocked' && typeof err.category === 'string' && err.category !== 'unknown') {
     return of(live.find((f) => f.category === err.category), err.category, false);
   }
-  // `repeat` (or the spam filter's `violation` flag): repeated flooding.
-  const repeat = live.find((f) => f.repeat || (f as { violation?: boolean }).violation === true);
-  if (repeat) return of(repeat, repeat.category, true);
+  // The spam filter's `violation` flag (repeated flooding, a block-listed domain): a violation of
+  // its category — for flooding, `spam` on the minor ladder (POLICY.md). `repeat` asks the policy
+  // for the category's repeat rule (e.g. repeated_spam).
+  const flagged = live.find((f) => f.repeat || (f as { violation?: boolean }).violation === true);
+  if (flagged) return of(flagged, flagged.category, flagged.repeat === true);
   if (result.action === 'hold') {
     const selfHarm = live.find((f) => f.category === 'self_harm');
     if (selfHarm) return of(selfHarm, 'self_harm', false);

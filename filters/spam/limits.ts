@@ -169,10 +169,11 @@ export const DEFAULT_SPAM_CAPACITY: Readonly<SpamCapacity> = Object.freeze({
   coordination: 60_000,
   // Far above any threshold (5/8): enough evidence for a moderator, bounded per group.
   groupMembers: 64,
-  // 16 B each. Only one sync is in flight at a time, so this is what one Redis round trip may
-  // lag behind at peak (16k messages ≈ 0.3 s of a very busy node); beyond it Redis counts as
-  // too slow and the overflow is limited locally only (counted as unreported).
-  pendingMessages: 16_384,
+  // 16 B each (1 MB). One sync is in flight at a time and takes up to 2000 users, so at peak the
+  // pending messages pile up while Redis answers; 64k is ~0.5 s of a very busy node (measured:
+  // 16k overflowed in the bench on this loaded 2-core machine at ~150k messages/s). Beyond it the
+  // overflow is limited locally only (counted as unreported).
+  pendingMessages: 65_536,
   domains: 100_000,
 });
 
