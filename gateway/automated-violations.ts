@@ -1,8 +1,8 @@
 /**
  * Which pipeline results become policy violations, recorded by automation (POLICY.md "Default
  * automatic actions"):
- * - a message refused as `blocked` with a category (term lists, hash banks, scam links...): that
- *   category's ladder applies;
+ * - a message refused as `blocked` with a category by a term list or a hash bank: that category's
+ *   ladder applies (the spam filter's own refusals are not violations: see below);
  * - a finding flagged `repeat` (repeated flooding): a violation of its category (spam: the minor
  *   ladder);
  * - a message held with a `self_harm` finding: the policy answers with a support notice, no penalty.
@@ -28,8 +28,11 @@ export function automatedViolation(msg: PipelineMessage, result: PipelineResult)
     evidence: [msg.id, ...(f?.evidence ?? [])],
     repeat,
   });
-  const err = result.error as { code?: string; category?: unknown } | undefined;
-  if (result.action === 'drop' && err?.code === 'blocked' && typeof err.category === 'string' && err.category !== 'unknown') {
+  const err = result.error as { code?: string; category?: unknown; policy?: unknown } | undefined;
+  // Spam refusals (duplicates, floods, links) are refusals, not violations (POLICY.md): only the
+  // spam filter's own violation flag — repeated flooding, a block-listed domain — counts, below.
+  const spamRefusal = typeof err?.policy === 'string' && err.policy.startsWith('spam:');
+  if (result.action === 'drop' && err?.code === 'blocked' && !spamRefusal && typeof err.category === 'string' && err.category !== 'unknown') {
     return of(live.find((f) => f.category === err.category), err.category, false);
   }
   // The spam filter's `violation` flag (repeated flooding, a block-listed domain): a violation of

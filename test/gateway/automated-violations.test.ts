@@ -97,6 +97,9 @@ describe('automatedViolation', () => {
     ['rate limit without repeat is not', { action: 'drop', error: { code: 'rate_limited', message: '' }, findings: [{ filter: 'spam', category: 'spam' }], failures: [] }, null],
     ['blocked with category is', { action: 'drop', error: { code: 'blocked', message: '', category: 'threats' }, findings: [{ filter: 'keyword', category: 'threats', score: 1 }], failures: [] }, 'threats'],
     ['unavailable (image timeout) is not', { action: 'drop', error: { code: 'unavailable', message: '' }, findings: [], failures: [] }, null],
+    ['a spam refusal (near-duplicate) is not', { action: 'drop', error: { code: 'blocked', message: '', category: 'spam', policy: 'spam:near_duplicate' }, findings: [{ filter: 'spam', category: 'spam' }], failures: [] }, null],
+    ['repeated flooding flagged by the spam filter is, as plain spam', { action: 'drop', error: { code: 'rate_limited', message: '' }, findings: [{ filter: 'spam', category: 'spam', violation: true }], failures: [] }, 'spam'],
+    ['a block-listed scam domain is, with its category', { action: 'drop', error: { code: 'blocked', message: '', category: 'fraud_scam', policy: 'spam:domain_blocked' }, findings: [{ filter: 'spam', category: 'fraud_scam', violation: true }], failures: [] }, 'fraud_scam'],
   ])('%s', (_n, result, category) => {
     const v = automatedViolation(msg, result as never);
     expect(v?.category ?? null).toBe(category);
