@@ -112,6 +112,13 @@ export interface AdminDeps extends ViolationDeps {
   now?: () => number;
 }
 
+/**
+ * Bans, suspensions and stream kills one moderator may issue per minute. 30 covers a moderator
+ * cleaning up a raid by hand; scripted mass actions belong to the policy and the hash banks.
+ */
+export const HIGH_IMPACT_PER_WINDOW = 30;
+export const HIGH_IMPACT_WINDOW_MS = 60_000;
+
 /** What a room owner may do in a room it owns (besides a room-scoped mute). */
 const OWNER_ROOM_EVENTS: ReadonlySet<AdminEventName> = new Set(['room:update', 'message:delete', 'chat:clear', 'terms:add', 'terms:remove', 'terms:list']);
 
@@ -124,6 +131,7 @@ const unavailable = () => fail('unavailable', 'the sanction store is unreachable
 
 export class AdminEvents {
   private readonly now: () => number;
+  private readonly highImpact = new Map<string, { start: number; n: number }>();
   constructor(private readonly d: AdminDeps) {
     this.now = d.now ?? Date.now;
   }
@@ -135,6 +143,8 @@ export class AdminEvents {
     const p = parsed.data as never;
     const denied = this.authorize(conn, event, parsed.data as { room?: string; action?: string });
     if (denied) return denied;
+    const limited = this.highImpactLimit(conn, event, parsed.data as { action?: string });
+    if (limited) return limited;
     switch (event) {
       case 'user:sanction':
         return this.sanction(conn, p);
@@ -192,6 +202,21 @@ export class AdminEvents {
       automatedDecision: true,
     });
     return fail('forbidden', ownerMay ? 'you do not own this room' : `${event}${p.action ? ` ${p.action}` : ''} needs the moderator or admin role`);
+  }
+
+  /**
+   * Safeguard on high-impact actions: bans, suspensions and stream kills are limited per moderator
+   * (a compromised or runaway account cannot empty a platform), and the refusal is audited.
+   */
+  private highImpactLimit(conn: Conn, event: AdminEventName, p: { action?: string }): AnyReply | null {
+    const highImpact = event === 'stream:kill' || (event === 'user:sanction' && (p.action === 'ban' || p.action === 'suspend'));
+    if (!highImpact) return null;
+    const now = this.now();
+    let w = this.highImpact.get(conn.user.id);
+    if (!w || now - w.start >= HIGH_IMPACT_WINDOW_MS) this.highImpact.set(conn.user.id, (w = { start: now, n: 0 }));
+    if (++w.n <= HIGH_IMPACT_PER_WINDOW) return null;
+    this.d.audit.append({ kind: 'refused', action: 'rate_limited', actor: this.actor(conn), facts: `${event}${p.action ? ` ${p.action}` : ''}: over ${HIGH_IMPACT_PER_WINDOW} high-impact actions per ${HIGH_IMPACT_WINDOW_MS / 1000} s`, automatedDetection: false, automatedDecision: true });
+    return fail('rate_limited', `at most ${HIGH_IMPACT_PER_WINDOW} bans, suspensions and stream kills per minute`, { retryAfterMs: w.start + HIGH_IMPACT_WINDOW_MS - now });
   }
 
   private actor(conn: Conn) {

@@ -133,3 +133,18 @@ describe('room owners on the admin door', () => {
     owner.close();
   });
 });
+
+describe('safeguards', () => {
+  it('limits bans per moderator per minute, audited; other moderators are unaffected', async () => {
+    const { HIGH_IMPACT_PER_WINDOW } = await import('../../gateway/admin-events.ts');
+    const eager = await raw(C.port, await token('eager-mod', { roles: ['moderator'] }), { path: '/ws/admin' });
+    const codes: string[] = [];
+    for (let i = 0; i <= HIGH_IMPACT_PER_WINDOW; i++) codes.push((await eager.request('user:sanction', { userId: `mass-${i}`, action: 'ban', reason: 'raid' })).error?.code ?? 'ok');
+    expect(codes.filter((c) => c === 'ok')).toHaveLength(HIGH_IMPACT_PER_WINDOW);
+    expect(codes[HIGH_IMPACT_PER_WINDOW]).toBe('rate_limited');
+    // Mutes are not high-impact; another moderator can still ban.
+    expect((await eager.request('user:sanction', { userId: 'mass-x', action: 'mute', reason: 'r' })).ok).toBe(true);
+    expect((await sioRequest(mod, 'user:sanction', { userId: 'mass-y', action: 'ban', reason: 'r' })).ok).toBe(true);
+    eager.close();
+  });
+});
