@@ -355,19 +355,4 @@ function sioConnectErrorNs(port: number, t: string, ns: string): Promise<{ data?
   );
 }
 
-async function rawRefusalAt(port: number, path: string, t: string | undefined): Promise<{ status: number; body: any }> {
-  const { default: WebSocket } = await import('ws');
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}${t ? `?token=${t}` : ''}`);
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => {
-      ws.close();
-      reject(new Error('upgraded, but a refusal was expected'));
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) }));
-    });
-    ws.once('error', () => {});
-  });
-}
+const rawRefusalAt = (port: number, path: string, t: string | undefined) => rawRefusal(port, t ? `?token=${t}` : '', {}, path);

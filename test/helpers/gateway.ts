@@ -170,8 +170,8 @@ export async function raw(port: number, tok: string | undefined, opts: { header?
 }
 
 /** Try a raw handshake expected to be refused: returns the HTTP status and JSON body. */
-export function rawRefusal(port: number, query: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws${query}`, { headers });
+export function rawRefusal(port: number, query: string, headers: Record<string, string> = {}, path = '/ws'): Promise<{ status: number; body: any }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}${query}`, { headers });
   return new Promise((resolve, reject) => {
     ws.once('open', () => {
       ws.close();
