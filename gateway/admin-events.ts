@@ -112,11 +112,7 @@ export interface AdminDeps extends ViolationDeps {
   now?: () => number;
 }
 
-/**
- * Bans, suspensions and stream kills one moderator may issue per minute. 30 covers a moderator
- * cleaning up a raid by hand; scripted mass actions belong to the policy and the hash banks.
- */
-export const HIGH_IMPACT_PER_WINDOW = 30;
+/** The window of `limits.highImpactPerMinute` (bans, suspensions, kills per moderator). */
 export const HIGH_IMPACT_WINDOW_MS = 60_000;
 
 /** What a room owner may do in a room it owns (besides a room-scoped mute). */
@@ -214,9 +210,10 @@ export class AdminEvents {
     const now = this.now();
     let w = this.highImpact.get(conn.user.id);
     if (!w || now - w.start >= HIGH_IMPACT_WINDOW_MS) this.highImpact.set(conn.user.id, (w = { start: now, n: 0 }));
-    if (++w.n <= HIGH_IMPACT_PER_WINDOW) return null;
-    this.d.audit.append({ kind: 'refused', action: 'rate_limited', actor: this.actor(conn), facts: `${event}${p.action ? ` ${p.action}` : ''}: over ${HIGH_IMPACT_PER_WINDOW} high-impact actions per ${HIGH_IMPACT_WINDOW_MS / 1000} s`, automatedDetection: false, automatedDecision: true });
-    return fail('rate_limited', `at most ${HIGH_IMPACT_PER_WINDOW} bans, suspensions and stream kills per minute`, { retryAfterMs: w.start + HIGH_IMPACT_WINDOW_MS - now });
+    const max = this.d.config.limits.highImpactPerMinute;
+    if (++w.n <= max) return null;
+    this.d.audit.append({ kind: 'refused', action: 'rate_limited', actor: this.actor(conn), facts: `${event}${p.action ? ` ${p.action}` : ''}: over ${max} high-impact actions per ${HIGH_IMPACT_WINDOW_MS / 1000} s`, automatedDetection: false, automatedDecision: true });
+    return fail('rate_limited', `at most ${max} bans, suspensions and stream kills per minute`, { retryAfterMs: w.start + HIGH_IMPACT_WINDOW_MS - now });
   }
 
   private actor(conn: Conn) {

@@ -38,6 +38,11 @@ const limitsSchema = z.strictObject({
   maxRoomsPerConnection: z.number().int().min(1).max(10_000).default(50),
   /** Users one user may block. */
   maxBlocks: z.number().int().min(0).max(100_000).default(1000),
+  /**
+   * Bans, suspensions and stream kills one moderator may issue per minute. 30 covers a moderator
+   * cleaning up a raid by hand; scripted mass actions belong to the policy and the hash banks.
+   */
+  highImpactPerMinute: z.number().int().min(1).max(100_000).default(30),
 });
 
 const filterSettingsSchema = z.strictObject({

@@ -73,10 +73,11 @@ async function propagation(ctx: BenchContext, plan: Plan): Promise<{ figures: Fi
     logFile: join(ctx.tmpDir, '07-redis.log'),
   });
   const nodes: { child: ManagedChild; port: number }[] = [];
-  // One admin connection issues every ban: lift the per-connection flood limit (30/s by default,
-  // meant for humans) so the measurement is of propagation, not of the limiter.
+  // One admin connection issues every ban: lift the per-connection flood limit (30/s by default)
+  // and the per-moderator ban limit (30/min), both meant for humans, so the measurement is of
+  // propagation, not of the limiters.
   const configFile = join(ctx.tmpDir, '07-modgate.json');
-  writeFileSync(configFile, JSON.stringify({ limits: { floodRatePerSec: 10_000, floodBurst: 10_000 } }));
+  writeFileSync(configFile, JSON.stringify({ limits: { floodRatePerSec: 10_000, floodBurst: 10_000, highImpactPerMinute: 100_000 } }));
   try {
     for (const name of ['a', 'b']) {
       const port = await findFreePort();
