@@ -65,6 +65,7 @@ export function automatonBuffers(t: AutomatonTables): ArrayBuffer[] {
 
 const A_CODE = 0x61;
 /** Symbols 1..26 are a..z and 27 is IL in every automaton; others are numbered from here. */
+const IL_SYMBOL = 27;
 const FIRST_EXTRA_SYMBOL = 28;
 
 /** Below this many patterns a bucket is sorted by insertion rather than by radix. */
@@ -72,17 +73,53 @@ const INSERTION_SORT_BELOW = 24;
 
 /**
  * Pattern indices in lexicographic order of their symbols (a prefix before its extensions):
- * most-significant-digit radix sort, one counting pass per bucket and depth, insertion sort for
- * small buckets. Linear in the total number of symbols (for a bounded alphabet).
+ * the leading symbols packed into an integer and radix-sorted, then most-significant-digit radix
+ * sort per run of equal leading symbols (one counting pass per bucket and depth), insertion sort
+ * for small buckets. Linear in the total number of symbols (for a bounded alphabet).
  */
 function sortPatterns(symbols: Int32Array, offsets: Int32Array, lengths: Int32Array, A: number): Int32Array {
   const n = lengths.length;
-  const idx = new Int32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  const tmp = new Int32Array(n);
   const keys = new Int32Array(n);
   const count = new Int32Array(A + 1);
-  const stack: number[] = [0, n, 0];
+  // First the leading symbols, packed into one integer per pattern (read in order, sorted by a
+  // two-pass LSD radix sort on 16-bit digits: sequential memory, no per-level random access).
+  const bits = 32 - Math.clz32(A);
+  const lead = Math.max(1, Math.floor(30 / bits));
+  for (let p = 0; p < n; p++) {
+    const o = offsets[p]!;
+    const len = lengths[p]!;
+    let k = 0;
+    for (let d = 0; d < lead; d++) k = (k << bits) | (d < len ? symbols[o + d]! + 1 : 0);
+    keys[p] = k;
+  }
+  let idx = new Int32Array(n);
+  let tmp = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  const digit = new Int32Array(0x10001);
+  for (const shift of [0, 16]) {
+    digit.fill(0);
+    for (let i = 0; i < n; i++) digit[((keys[idx[i]!]! >>> shift) & 0xffff) + 1]!++;
+    for (let b = 0; b < 0x10000; b++) digit[b + 1]! += digit[b]!;
+    for (let i = 0; i < n; i++) {
+      const p = idx[i]!;
+      tmp[digit[(keys[p]! >>> shift) & 0xffff]!++] = p;
+    }
+    const sorted = tmp;
+    tmp = idx;
+    idx = sorted;
+  }
+  // Runs of equal leading symbols that go on further are sorted from there on.
+  const stack: number[] = [];
+  for (let lo = 0; lo < n; ) {
+    let hi = lo + 1;
+    let longer = lengths[idx[lo]!]! > lead;
+    while (hi < n && keys[idx[hi]!] === keys[idx[lo]!]) {
+      if (lengths[idx[hi]!]! > lead) longer = true;
+      hi++;
+    }
+    if (hi - lo > 1 && longer) stack.push(lo, hi, lead);
+    lo = hi;
+  }
   while (stack.length) {
     const d = stack.pop()!;
     const hi = stack.pop()!;
@@ -149,13 +186,14 @@ export function buildAutomaton(codes: Int32Array, offsets: Int32Array): Automato
   // Alphabet.
   const ascii = new Int32Array(128);
   for (let c = 0; c < 26; c++) ascii[A_CODE + c] = c + 1;
-  const extra = new Map<number, number>([[IL, 27]]);
+  const extra = new Map<number, number>([[IL, IL_SYMBOL]]);
   let alphabetSize = FIRST_EXTRA_SYMBOL;
   const symbols = new Int32Array(codes.length);
   for (let i = 0; i < codes.length; i++) {
     const c = codes[i]!;
     let s: number;
-    if (c < 128) {
+    if (c === IL) s = IL_SYMBOL;
+    else if (c < 128) {
       s = ascii[c]!;
       if (s === 0) s = ascii[c] = alphabetSize++;
     } else {
@@ -179,22 +217,33 @@ export function buildAutomaton(codes: Int32Array, offsets: Int32Array): Automato
     if (len > maxLength) maxLength = len;
   }
   const sorted = sortPatterns(symbols, offsets, patternLength, A);
+  // The patterns' symbols gathered in sorted order, so the two passes below read memory in order.
+  const seq = new Int32Array(symbols.length);
+  const seqStart = new Int32Array(patternCount + 1);
+  for (let q = 0, at = 0; q < patternCount; q++) {
+    const p = sorted[q]!;
+    const from = offsets[p]!;
+    const len = patternLength[p]!;
+    seqStart[q] = at;
+    for (let d = 0; d < len; d++) seq[at + d] = symbols[from + d]!;
+    at += len;
+    seqStart[q + 1] = at;
+  }
   // Shared prefix with the previous pattern in order; the node count follows exactly, so the
   // node arrays are allocated once at their size.
   const shared = new Int32Array(patternCount);
   let S = 1;
   for (let q = 0; q < patternCount; q++) {
-    const p = sorted[q]!;
+    const a0 = seqStart[q]!;
+    const len = seqStart[q + 1]! - a0;
     let lcp = 0;
     if (q > 0) {
-      const prev = sorted[q - 1]!;
-      const limit = Math.min(patternLength[prev]!, patternLength[p]!);
-      const a0 = offsets[p]!;
-      const b0 = offsets[prev]!;
-      while (lcp < limit && symbols[a0 + lcp] === symbols[b0 + lcp]) lcp++;
+      const b0 = seqStart[q - 1]!;
+      const limit = Math.min(a0 - b0, len);
+      while (lcp < limit && seq[a0 + lcp] === seq[b0 + lcp]) lcp++;
     }
     shared[q] = lcp;
-    S += patternLength[p]! - lcp;
+    S += len - lcp;
   }
   const parent = new Int32Array(S);
   const inSymbol = new Uint16Array(S);
@@ -203,13 +252,13 @@ export function buildAutomaton(codes: Int32Array, offsets: Int32Array): Automato
   let states = 1;
   for (let q = 0; q < patternCount; q++) {
     const p = sorted[q]!;
-    const from = offsets[p]!;
-    const len = patternLength[p]!;
+    const from = seqStart[q]!;
+    const len = seqStart[q + 1]! - from;
     let s = path[shared[q]!]!;
     for (let d = shared[q]!; d < len; d++) {
       const child = states++;
       parent[child] = s;
-      inSymbol[child] = symbols[from + d]!;
+      inSymbol[child] = seq[from + d]!;
       s = path[d + 1] = child;
     }
     patternNext[p] = outHeadOld[s]!;
@@ -396,7 +445,8 @@ export class AhoCorasick {
     let v = start << 1;
     for (let i = from; i < to; i++) {
       const c = codes[i]!;
-      const sym = c < 128 ? ascii[c]! : (extra.get(c) ?? 0);
+      // IL (every capital I) is common enough to skip the map for.
+      const sym = c < 128 ? ascii[c]! : c === IL ? IL_SYMBOL : (extra.get(c) ?? 0);
       let s = v >>> 1;
       for (;;) {
         if (s < nDense) {

@@ -30,7 +30,8 @@
  *     digit needs at least as many letters as digits). Otherwise they stay digits, which are
  *     symbols too (so a term can be "1488");
  *   - leet punctuation is a letter only between letters ("b!tch"), or at the start of a word for
- *     @ $ | ("@ss", "$hit"), or at its end for $ ("a$$"); "shit!" keeps its "!" as punctuation.
+ *     @ $ | ("@ss", "$hit"), or at its end for $ ("a$$"); "shit!" keeps its "!" as punctuation;
+ *   - a word of three or more leet characters led by @ $ | is all letters ("@$$", "@80").
  *
  * Each symbol maps back to the UTF-16 span [start, end) of the original text that produced it
  * (removed characters are attached to the letter before them), so masks replace exactly what
@@ -121,6 +122,17 @@ const ASCII_KIND = Uint8Array.from(ASCII, (v) => v & 7);
 const ASCII_CODE = Int32Array.from(ASCII, (v) => v >> 3);
 /** 1 for digits and leet punctuation: their meaning depends on the chunk around them. */
 const ASCII_SPECIAL = Uint8Array.from(ASCII, (v) => ((v & 7) === K_DIGIT || (v & 7) >= K_SYM ? 1 : 0));
+/** 1 for what a plain text may hold: letters, whitespace, punctuation that is never a letter. */
+const ASCII_PLAIN = Uint8Array.from(ASCII, (v) => ((v & 7) === K_LETTER || (v & 7) === K_SPACE || (v & 7) === K_JOINER ? 1 : 0));
+
+/** ASCII only, and no digit, leet punctuation or control character. */
+function isPlainAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || ASCII_PLAIN[c] === 0) return false;
+  }
+  return true;
+}
 
 // Invisible: format characters (zero-width, bidi, soft hyphen, tags), combining marks (incl.
 // variation selectors and the grapheme joiner), controls, unassigned and lone surrogates, and the
@@ -323,6 +335,16 @@ function resolveChunk(kind: Uint8Array, code: Int32Array, from: number, to: numb
     else if (kd >= K_SYM) syms++;
     if (firstKind < 0 && kd !== K_JOINER) firstKind = kd;
   }
+  // A word written only in leet, led by a symbol that may lead ("@$$", "@55", "$h17" has an h
+  // anyway): every leet character in it is a letter. "455" and "$5" stay what they are.
+  if (letters === 0 && syms > 0 && syms + digits >= 3 && firstKind >= K_SYM_LEAD) {
+    for (let k = from; k < to; k++) {
+      const kd = kind[k]!;
+      if (kd === K_DIGIT) code[k] = LEET_DIGIT[code[k]! - 0x30]!;
+      if (kd === K_DIGIT || kd >= K_SYM) kind[k] = K_LETTER;
+    }
+    return;
+  }
   if (digits > 0) {
     const leet = letters > 0 && (firstKind !== K_DIGIT || letters >= digits);
     for (let k = from; k < to; k++) {
@@ -427,14 +449,17 @@ function finishSymbol(out: NormalizedText, last: number, space: boolean, wordLen
 
 /** Normalises `text` into `out` (replacing its content) and returns `out`. */
 export function normalizeInto(out: NormalizedText, text: string): NormalizedText {
-  splitUnits(text);
+  // Plain ASCII (letters, whitespace, ordinary punctuation: most chat) is read straight from
+  // the string; anything else is split into units first (decomposition, homoglyphs, leetspeak).
+  const plain = isPlainAscii(text);
+  if (!plain) splitUnits(text);
   out.length = 0;
-  const nUnits = U.n;
+  const nUnits = plain ? text.length : U.n;
   const uKind = U.kind;
   const uCode = U.code;
   const uStart = U.start;
   const uEnd = U.end;
-  out.reserve(out.length + nUnits);
+  out.reserve(nUnits);
   const codes = out.codes;
   const runs = out.runs;
   const flags = out.flags;
@@ -455,7 +480,7 @@ export function normalizeInto(out: NormalizedText, text: string): NormalizedText
   let wordStartIsRunStart = true;
 
   // Digits and leet punctuation are decided per chunk (whitespace-delimited) before emitting.
-  if (U.special) {
+  if (!plain && U.special) {
     for (let i = 0; i < nUnits; ) {
       while (i < nUnits && uKind[i] === K_SPACE) i++;
       let j = i;
@@ -465,13 +490,17 @@ export function normalizeInto(out: NormalizedText, text: string): NormalizedText
     }
   }
   for (let k = 0; k < nUnits; k++) {
-    const kind = uKind[k]!;
+    const ch = plain ? text.charCodeAt(k) : 0;
+    const kind = plain ? ASCII_KIND[ch]! : uKind[k]!;
     if (kind !== K_LETTER) {
       sep = true;
       if (kind === K_SPACE) space = true;
       continue;
     }
-    const c = uCode[k]!;
+    const c = plain ? ASCII_CODE[ch]! : uCode[k]!;
+    const us = plain ? k : uStart[k]!;
+    const ue = plain ? k + 1 : uEnd[k]!;
+    const nextIsLetter = k + 1 < nUnits && (plain ? ASCII_KIND[text.charCodeAt(k + 1)] : uKind[k + 1]) === K_LETTER;
     const prevWordLen = wordLen;
     if (sep && wordLen > 0) finishSymbol(out, n - 1, space, wordLen, wordStartSym, wordStartIsRunStart);
     if (sep) wordLen = 0;
@@ -480,7 +509,7 @@ export function normalizeInto(out: NormalizedText, text: string): NormalizedText
     let same = n > 0 && (c === lastCode || (c === CODE_I && lastCode === IL));
     // A run continues across punctuation ("a.s.s", "as.s") and across whitespace only between
     // one-letter words ("a s s"): "kiss my ass sir" keeps "ass" and "sir" apart.
-    if (same && sep && space && (prevWordLen >= 2 || (k + 1 < nUnits && uKind[k + 1] === K_LETTER))) same = false;
+    if (same && sep && space && (prevWordLen >= 2 || nextIsLetter)) same = false;
     if (same) {
       const last = n - 1;
       if (c === CODE_I) codes[last] = lastCode = CODE_I;
@@ -493,18 +522,18 @@ export function normalizeInto(out: NormalizedText, text: string): NormalizedText
           firstRun[last] = runs[last]!;
         }
         lastRun[last] = 1;
-        lastStart[last] = uStart[k]!;
+        lastStart[last] = us;
         flags[last] = (flags[last]! & ~(F_WE | F_MULTI_LAST)) | (space ? F_IG | F_IS : F_IG);
         wordStartSym = last;
         wordStartIsRunStart = false;
       }
       if (runs[last]! < MAX_RUN) runs[last]!++;
-      end[last] = uEnd[k]!;
+      end[last] = ue;
     } else {
       codes[n] = c;
       runs[n] = 1;
-      start[n] = uStart[k]!;
-      end[n] = uEnd[k]!;
+      start[n] = us;
+      end[n] = ue;
       flags[n] = sep ? (space ? F_WS | F_CS : F_WS) : 0;
       if (sep) {
         wordStartSym = n;

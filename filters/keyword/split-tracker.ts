@@ -17,6 +17,8 @@
  * to that user's few slots, compared by room: no key string built, no room string hashed.
  */
 
+import { EARLIER_STARTS_BITS } from './term-matcher.ts';
+
 /**
  * Joins recent messages when they are matched together: a private-use character, which the
  * normaliser treats as punctuation (a word gap, not whitespace), so "fu" + "ck" reads as "fu.ck".
@@ -25,11 +27,12 @@ export const MESSAGE_JOINER = '\uE000';
 /** Recent messages kept per (user, room): "f" "u" "c" "k" still chains. */
 export const MAX_TAIL_MESSAGES = 8;
 /**
- * Characters of recent text kept per (user, room): enough for the first part of any term (terms
- * are at most 64 characters); a slot keeps at most twice that (the message that crosses the
- * limit is kept whole), so 20k slots hold at most ~10 MB of text.
+ * Characters of recent text kept per (user, room), and matched together with a new message: the
+ * first part of a split term is shorter than the term, and terms are at most 64 characters. A
+ * slot keeps at most twice that (the message that crosses the limit is kept whole, cut to this
+ * length if longer).
  */
-export const TAIL_TEXT_CHARS = 128;
+export const TAIL_TEXT_CHARS = 64;
 /** Default window between two messages of a split: "within a few seconds". */
 export const DEFAULT_SPLIT_WINDOW_MS = 5_000;
 /**
@@ -63,6 +66,8 @@ export class SplitTracker {
   private readonly stateOwner: Int32Array;
   /** Code of the last letter run of the recent text (-1: none). */
   private readonly lastCode: Int32Array;
+  /** Word starts at the end of the recent text: bit i = a word starts i + 1 symbols from its end. */
+  private readonly starts: Int32Array;
   /**
    * Recent message texts and ids: per slot a ring of MAX_TAIL_MESSAGES entries (flat arrays, so
    * recording a message is a few stores, not array reshaping), with its first entry, length and
@@ -94,6 +99,7 @@ export class SplitTracker {
     this.state = new Int32Array(n * 2);
     this.stateOwner = new Int32Array(n * 2);
     this.lastCode = new Int32Array(n).fill(-1);
+    this.starts = new Int32Array(n);
     this.texts = new Array<string>(n * MAX_TAIL_MESSAGES).fill('');
     this.ids = new Array<string>(n * MAX_TAIL_MESSAGES).fill('');
     this.ringStart = new Uint8Array(n);
@@ -143,6 +149,11 @@ export class SplitTracker {
     return this.lastCode[slot]!;
   }
 
+  /** Word starts at the end of the slot's text (bit i: i + 1 symbols before its end). */
+  startsOf(slot: number): number {
+    return this.starts[slot]!;
+  }
+
   /** The slot's recent messages as one text, for matching them together with a new message. */
   tailOf(slot: number): Tail {
     let text = '';
@@ -169,14 +180,20 @@ export class SplitTracker {
 
   /**
    * Records the message just checked: its text and id, the state each matcher ended in (owner
-   * 0 = no such matcher) and the code of its last letter run (-1 to keep the previous one).
+   * 0 = no such matcher), the code of its last letter run (-1: it has no letters) and the word
+   * starts among its last symbols (`symbols` of them: bit i = i + 1 symbols from its end).
    */
-  save(messageId: string, text: string, now: number, globalState: number, globalOwner: number, roomState: number, roomOwner: number, lastCode: number): void {
+  save(messageId: string, text: string, now: number, globalState: number, globalOwner: number, roomState: number, roomOwner: number, lastCode: number, starts: number, symbols: number): void {
     let slot = this.current;
     if (slot < 0) slot = this.allocate(this.currentUser, this.currentRoom);
+    // The earlier text's word starts move back by this message's symbols (a fresh slot's only).
+    const earlier = this.ringLength[slot]! > 0 && symbols < EARLIER_STARTS_BITS ? this.starts[slot]! << symbols : 0;
+    this.starts[slot] = (earlier | starts) & ((1 << EARLIER_STARTS_BITS) - 1);
     const base = slot * MAX_TAIL_MESSAGES;
     if (this.ringLength[slot] === MAX_TAIL_MESSAGES) this.dropOldest(slot);
-    const kept = text.length > TAIL_TEXT_CHARS ? copyOf(text.slice(-TAIL_TEXT_CHARS)) : text;
+    // A slice may keep its message alive (V8 slices refer to their parent): bounded by the
+    // two messages a slot keeps at most, each at most the gateway's text limit.
+    const kept = text.length > TAIL_TEXT_CHARS ? text.slice(-TAIL_TEXT_CHARS) : text;
     const at = base + ((this.ringStart[slot]! + this.ringLength[slot]!) % MAX_TAIL_MESSAGES);
     this.texts[at] = kept;
     this.ids[at] = messageId;
@@ -205,6 +222,7 @@ export class SplitTracker {
     while (this.ringLength[slot]! > 0) this.dropOldest(slot);
     this.ringStart[slot] = 0;
     this.lastCode[slot] = -1;
+    this.starts[slot] = 0;
     this.stateOwner[slot * 2] = this.stateOwner[slot * 2 + 1] = 0;
   }
 
@@ -254,9 +272,4 @@ export class SplitTracker {
     else this.tail = p;
     this.prev[slot] = this.next[slot] = -1;
   }
-}
-
-/** A flat copy, so that keeping the end of a long message does not keep the whole of it. */
-function copyOf(s: string): string {
-  return Buffer.from(s, 'utf16le').toString('utf16le');
 }

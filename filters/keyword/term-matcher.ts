@@ -64,6 +64,8 @@ const M_SUFFIX = 2;
 export const MAX_IL_VARIANTS = 16;
 /** Hits examined per message and matcher: a bound on work for text built to hit everything. */
 export const MAX_HITS_PER_SCAN = 4096;
+/** Word starts remembered at the end of an earlier text (see `find`): one bit per symbol. */
+export const EARLIER_STARTS_BITS = 30;
 /** Fewest letters a term must keep after normalisation. */
 const MIN_TERM_LETTERS = 2;
 
@@ -103,11 +105,15 @@ export function matcherBuffers(t: MatcherTables): ArrayBuffer[] {
   ];
 }
 
+/** A growable Int32Array (or Uint8Array: `bytes`). */
 class IntVec {
-  a: Int32Array;
+  a: Int32Array | Uint8Array;
   n = 0;
-  constructor(capacity = 1024) {
-    this.a = new Int32Array(Math.max(16, capacity));
+  constructor(
+    capacity = 1024,
+    private readonly bytes = false,
+  ) {
+    this.a = bytes ? new Uint8Array(Math.max(16, capacity)) : new Int32Array(Math.max(16, capacity));
   }
   push(v: number): void {
     this.reserve(1);
@@ -118,12 +124,24 @@ class IntVec {
     if (this.n + k <= this.a.length) return;
     let cap = this.a.length * 2;
     while (cap < this.n + k) cap *= 2;
-    const b = new Int32Array(cap);
+    const b = this.bytes ? new Uint8Array(cap) : new Int32Array(cap);
     b.set(this.a.subarray(0, this.n));
     this.a = b;
   }
+  /** A copy of the values (its own buffer, to transfer). */
   take(): Int32Array {
-    return this.a.slice(0, this.n);
+    const out = new Int32Array(this.n);
+    out.set(this.a.subarray(0, this.n));
+    return out;
+  }
+  /** The values as a view (no copy; for use in this thread). */
+  view(): Int32Array {
+    return this.a.subarray(0, this.n) as Int32Array;
+  }
+  takeBytes(): Uint8Array {
+    const out = new Uint8Array(this.n);
+    out.set(this.a.subarray(0, this.n));
+    return out;
   }
 }
 
@@ -141,7 +159,7 @@ export function compileMatcherTables(spec: CompileSpec): MatcherTables {
   const texts = spec.texts.length ? spec.texts.split('\n') : [];
   const n = texts.length;
   const patCodes = new IntVec(spec.texts.length * 3);
-  const patFlags = new IntVec(spec.texts.length * 3);
+  const patFlags = new IntVec(spec.texts.length * 3, true);
   const patOffsets = new IntVec(n * 3);
   const patTerm = new IntVec(n * 3);
   const rejected = new IntVec();
@@ -179,6 +197,21 @@ export function compileMatcherTables(spec: CompileSpec): MatcherTables {
       if (variants * options > MAX_IL_VARIANTS) break;
       variants *= options;
       ambPos[amb++] = k;
+    }
+    if (amb === 0) {
+      // One spelling, as normalised: no merging to consider.
+      patCodes.reserve(m);
+      patFlags.reserve(m);
+      const at = patCodes.n;
+      for (let k = 0; k < m; k++) {
+        patCodes.a[at + k] = nt.codes[k]!;
+        patFlags.a[at + k] = flags[k]!;
+      }
+      patCodes.n = patFlags.n = at + m;
+      patOffsets.push(at + m);
+      patTerm.push(t);
+      if (m > maxPatternLength) maxPatternLength = m;
+      continue;
     }
     for (let v = 0; v < variants; v++) {
       for (let k = 0; k < m; k++) variant[k] = nt.codes[k]!;
@@ -226,12 +259,12 @@ export function compileMatcherTables(spec: CompileSpec): MatcherTables {
     }
   }
   const offsets = patOffsets.take();
-  const automaton = buildAutomaton(patCodes.take(), offsets);
+  const automaton = buildAutomaton(patCodes.view(), offsets);
   return {
     automaton,
     patternTerm: patTerm.take(),
     patternStart: offsets,
-    patternFlags: Uint8Array.from(patFlags.take()),
+    patternFlags: patFlags.takeBytes(),
     termMode: spec.modes.slice(),
     termAllow: spec.allow.slice(),
     termRank: spec.ranks.slice(),
@@ -343,9 +376,11 @@ export class TermMatcher<T = unknown> {
    *
    * `startState` continues a stream: the state a previous scan ended in (`endState`), e.g. after
    * the same user's last message. A hit that would start before `from` then belongs partly to
-   * that earlier text and cannot be judged here: it is not appended, and `crossing` is set.
+   * that earlier text and cannot be judged here: it is not appended, and `crossing` is set —
+   * unless `earlierStarts` shows it cannot be a match: bit i set = a word starts i + 1 symbols
+   * before `from`, and a whole-word or prefix term must start at one (−1: unknown, no check).
    */
-  find(nt: NormalizedText, from: number, minEnd: number, out: MatchList, source: number, startState = 0): number {
+  find(nt: NormalizedText, from: number, minEnd: number, out: MatchList, source: number, startState = 0, earlierStarts = -1): number {
     const base = out.count;
     this.crossing = false;
     this.endState = startState;
@@ -361,6 +396,11 @@ export class TermMatcher<T = unknown> {
       const t = this.patternTerm[p]!;
       const a = b - this.patternLength[p]! + 1;
       if (a < from) {
+        // An allow entry reaching back matters only if a term does too, which says so itself.
+        if (this.termAllow[t] === 1) continue;
+        const x = from - a;
+        const mode = this.termMode[t]!;
+        if (earlierStarts !== -1 && (mode === M_WORD || mode === M_PREFIX) && x <= EARLIER_STARTS_BITS && ((earlierStarts >>> (x - 1)) & 1) === 0) continue;
         this.crossing = true;
         continue;
       }

@@ -46,6 +46,7 @@ describe('normalize: leetspeak in context', () => {
     ['! ( + only between letters', 'b!tch fu(k +his', 'bitchfuckhis'],
     ['! at the end is punctuation', 'shit!!!', 'shit'],
     ['( at the start is punctuation', '(ass)', 'as'],
+    ['a word all in leet, led by @ $ |', '@$$ @80 $5 $$', 'asabo5'],
   ])('%s', (_name, text, expected) => {
     expect(symbolString(normalize(text))).toBe(expected);
   });
@@ -122,6 +123,26 @@ describe('normalize: spans', () => {
     expect(symbolString(nt)).toBe('short');
     normalizeInto(nt, 'a much longer text than four symbols');
     expect(symbolString(nt)).toBe(first);
+  });
+});
+
+describe('normalize: plain ASCII fast path', () => {
+  it('gives the same symbols as the general path', () => {
+    // A zero-width character (removed, attached to the last unit) sends the same text down the
+    // general path.
+    const unit = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFIKLSZ  .,-_*?\'"~/'.split(''));
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 40 }), (text) => {
+        const fast = normalize(text);
+        const general = normalize(`${text}\u200b`);
+        expect(symbolString(fast)).toBe(symbolString(general));
+        for (let k = 0; k < fast.length; k++) {
+          expect([fast.runs[k], fast.flags[k], fast.start[k]]).toEqual([general.runs[k], general.flags[k], general.start[k]]);
+          if (k < fast.length - 1) expect(fast.end[k]).toBe(general.end[k]);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -5,7 +5,7 @@ import { MAX_TAIL_MESSAGES, MESSAGE_JOINER, SplitTracker, TAIL_TEXT_CHARS } from
 function send(t: SplitTracker, user: string, room: string, id: string, text: string, now: number, state = 0, owner = 1) {
   const slot = t.lookup(user, room, now);
   const before = slot >= 0 ? { tail: t.tailOf(slot), state: t.stateOf(slot, 0, owner), lastCode: t.lastCodeOf(slot) } : undefined;
-  t.save(id, text, now, state, owner, 0, 0, text.length ? text.charCodeAt(text.length - 1) : -1);
+  t.save(id, text, now, state, owner, 0, 0, text.length ? text.charCodeAt(text.length - 1) : -1, text.length ? 1 : 0, text.length);
   return before;
 }
 
@@ -19,6 +19,14 @@ describe('SplitTracker', () => {
       lastCode: 'u'.charCodeAt(0),
     });
     expect(send(t, 'u', 'r', 'm3', '!', 600)!.tail).toEqual({ text: `what the fu${MESSAGE_JOINER}ck${MESSAGE_JOINER}`, starts: [0, 12], ids: ['m1', 'm2'] });
+  });
+
+  it('remembers where words start at the end of the recent text, across chained messages', () => {
+    const t = new SplitTracker();
+    // "f", then "u": one symbol each, each a word start (bit 0 of its own mask).
+    send(t, 'u', 'r', 'm1', 'f', 0);
+    send(t, 'u', 'r', 'm2', 'u', 1);
+    expect(t.startsOf(t.lookup('u', 'r', 2))).toBe(0b11);
   });
 
   it('knows a state only for the matcher that produced it', () => {
