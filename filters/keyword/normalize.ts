@@ -27,8 +27,9 @@
  * Leetspeak is contextual, because digits and punctuation are far more often just that:
  *   - digits are read as letters only in a chunk that has a real letter and does not look like a
  *     number ("a55", "sh1t", "5h1t" yes; "455", "1990s", "45s" no — a chunk that starts with a
- *     digit needs at least as many letters as digits). Otherwise they stay digits, which are
- *     symbols too (so a term can be "1488");
+ *     digit needs at least as many letters as digits), and even then not in a word of two or
+ *     more digits and nothing else ("t=1234.717", "v2.10": numbers between punctuation). Otherwise
+ *     they stay digits, which are symbols too (so a term can be "1488");
  *   - leet punctuation is a letter only between letters ("b!tch"), or at the start of a word for
  *     @ $ | ("@ss", "$hit"), or at its end for $ ("a$$"); "shit!" keeps its "!" as punctuation;
  *   - a word of three or more leet characters led by @ $ | is all letters ("@$$", "@80").
@@ -347,10 +348,25 @@ function resolveChunk(kind: Uint8Array, code: Int32Array, from: number, to: numb
   }
   if (digits > 0) {
     const leet = letters > 0 && (firstKind !== K_DIGIT || letters >= digits);
-    for (let k = from; k < to; k++) {
-      if (kind[k] !== K_DIGIT) continue;
-      kind[k] = K_LETTER;
-      if (leet) code[k] = LEET_DIGIT[code[k]! - 0x30]!;
+    let wordStart = from;
+    let wordDigitsOnly = true;
+    for (let k = from; k <= to; k++) {
+      const kd = k < to ? kind[k]! : K_JOINER;
+      if (kd !== K_JOINER) {
+        if (kd !== K_DIGIT) wordDigitsOnly = false;
+        continue;
+      }
+      // A word [wordStart, k) ends here. Its digits read as letters when the chunk is leet,
+      // except in a word of two or more digits and nothing else: a number ("t=1234.717",
+      // "v2.10"), not a letter spelled in leet between dots ("s.h.1.t" still reads as shit).
+      const number = wordDigitsOnly && k - wordStart >= 2;
+      for (let m = wordStart; m < k; m++) {
+        if (kind[m] !== K_DIGIT) continue;
+        kind[m] = K_LETTER;
+        if (leet && !number) code[m] = LEET_DIGIT[code[m]! - 0x30]!;
+      }
+      wordStart = k + 1;
+      wordDigitsOnly = true;
     }
   }
   if (syms === 0) return;

@@ -41,6 +41,8 @@ describe('normalize: leetspeak in context', () => {
     ['digits in a word', 'sh1t a55 b00b', 'shıtasbob'],
     ['a word may start with a digit when letters are at least as many', '5h1t 4ss', 'shıtas'],
     ['numbers stay numbers', '455 1990s 45s', '45190s45s'],
+    ['numbers between punctuation stay numbers in a chunk with letters', 't=1234.717 v2.10', 't1234717vz10'],
+    ['a single digit between dots is still leet', 's.h.1.t', 'shıt'],
     ['$ and @ at the start of a word', '$hit @ss', 'shitas'],
     ['$ at the end of a word', 'a$$', 'as'],
     ['! ( + only between letters', 'b!tch fu(k +his', 'bitchfuckhis'],
