@@ -11,14 +11,8 @@
  *
  * Two gateway processes (taskset core 0) and a redis-server (core 1) are started for the run.
  */
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import WebSocket from 'ws';
-import hdr from 'hdr-histogram-js';
-import { SignJWT } from 'jose';
-import { findFreePort, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
+import { sleep } from '../lib/proc.ts';
+import { interleave, latencyFigures, latencyTable, nowMs, recordMs, RawPubSub, SAMPLE_TIMEOUT_MS, TwoNodes, usHistogram, type InterleavePlan } from '../lib/propagation.ts';
 import { round4, spread } from '../lib/stats.ts';
 import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
 
@@ -27,13 +21,7 @@ const P50_SLACK_MS = 1;
 const P99_RATIO = 2;
 const GATE_RATIO = 1.05;
 
-interface Plan {
-  /** Bans measured (each a fresh user), and raw publishes measured. */
-  samples: number;
-  /** Samples per interleaved block (raw block, modgate block, raw block, ...). */
-  block: number;
-  /** Pause between samples so that each one is measured on an idle path. */
-  gapMs: number;
+interface Plan extends InterleavePlan {
   /** Message-path iterations per variant and round, and rounds. */
   pathIterations: number;
   pathRounds: number;
@@ -41,129 +29,46 @@ interface Plan {
 const FULL: Plan = { samples: 1000, block: 100, gapMs: 2, pathIterations: 200_000, pathRounds: 5 };
 const QUICK: Plan = { samples: 200, block: 50, gapMs: 2, pathIterations: 50_000, pathRounds: 3 };
 
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-
-function histogram() {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 }); // µs
-}
-
-async function mint(secret: string, sub: string, roles: string[]): Promise<string> {
-  return new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('2h').sign(new TextEncoder().encode(secret));
-}
-
-function openWs(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_q, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-  });
-}
-
 async function propagation(ctx: BenchContext, plan: Plan): Promise<{ figures: Figures; ok: boolean; notes: string[] }> {
-  const secret = randomBytes(32).toString('base64url');
-  const redisPort = await findFreePort();
-  const redis = new ManagedChild({
-    name: 'redis-server',
-    command: 'redis-server',
-    args: ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    cwd: ctx.repoRoot,
-    env: { PATH: process.env.PATH ?? '' },
-    cpu: ctx.cpus.generator,
-    logFile: join(ctx.tmpDir, '07-redis.log'),
-  });
-  const nodes: { child: ManagedChild; port: number }[] = [];
   // One admin connection issues every ban: lift the per-connection flood limit (30/s by default)
   // and the per-moderator ban limit (30/min), both meant for humans, so the measurement is of
   // propagation, not of the limiters.
-  const configFile = join(ctx.tmpDir, '07-modgate.json');
-  writeFileSync(configFile, JSON.stringify({ limits: { floodRatePerSec: 10_000, floodBurst: 10_000, highImpactPerMinute: 100_000 } }));
+  const cluster = await TwoNodes.start(ctx, '07', { limits: { floodRatePerSec: 10_000, floodBurst: 10_000, highImpactPerMinute: 100_000 } });
   try {
-    for (const name of ['a', 'b']) {
-      const port = await findFreePort();
-      const child = new ManagedChild({
-        name: `modgate-${name}`,
-        command: process.execPath,
-        args: ['bin/modgate.mjs', 'serve'],
-        cwd: ctx.repoRoot,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), HOST: '127.0.0.1', MODGATE_JWT_SECRET: secret, REDIS_URL: `redis://127.0.0.1:${redisPort}`, MODGATE_NODE_ID: `bench-${name}`, LOG_LEVEL: 'warn', MODGATE_CONFIG: configFile },
-        cpu: ctx.cpus.server,
-        logFile: join(ctx.tmpDir, `07-modgate-${name}.log`),
-      });
-      nodes.push({ child, port });
-    }
-    for (const n of nodes) await waitReady(n.child, n.port, '/readyz', 20_000);
-    const [A, B] = nodes as unknown as [{ port: number }, { port: number }];
-
-    const admin = await openWs(`ws://127.0.0.1:${A.port}/ws/admin?token=${await mint(secret, 'bench-mod', ['moderator'])}`);
-    let ack = 0;
-    const pendingAcks = new Map<number, (d: { ok: boolean }) => void>();
-    admin.on('message', (buf) => {
-      const f = JSON.parse(String(buf));
-      if (typeof f.ack === 'number') pendingAcks.get(f.ack)?.(f.data);
-    });
-
-    const pub = new Redis(redisPort, '127.0.0.1');
-    const sub = new Redis(redisPort, '127.0.0.1');
-    let onRaw: ((t: number) => void) | undefined;
-    await sub.subscribe('bench:raw');
-    sub.on('message', () => onRaw?.(nowMs()));
-
-    const raw = histogram();
-    const mod = histogram();
+    const { A, B } = cluster;
+    const admin = await cluster.connect(A, '/ws/admin', { sub: 'bench-mod', roles: ['moderator'] });
+    const raw = await RawPubSub.connect(cluster.redisPort);
+    const mod = usHistogram();
     let failures = 0;
-    const rawSample = async () => {
-      const got = new Promise<number>((r) => (onRaw = r));
-      const t0 = nowMs();
-      await pub.publish('bench:raw', String(t0));
-      raw.recordValue(Math.max(1, Math.round(((await got) - t0) * 1000)));
-    };
     let userSeq = 0;
     const banSample = async () => {
       const user = `bench-user-${userSeq++}`;
-      const ws = await openWs(`ws://127.0.0.1:${B.port}/ws?token=${await mint(secret, user, ['user'])}`);
-      const ended = new Promise<number>((resolve) => {
-        ws.on('message', (buf) => {
-          if (String(buf).includes('"session:ended"')) resolve(nowMs());
-        });
-      });
+      const conn = await cluster.connect(B, '/ws', { sub: user, roles: ['user'] });
+      const ended = new Promise<number>((resolve) => conn.on('session:ended', () => resolve(nowMs())));
       await sleep(plan.gapMs);
-      const id = ++ack;
-      const replied = new Promise<{ ok: boolean }>((r) => pendingAcks.set(id, r));
       const t0 = nowMs();
-      admin.send(JSON.stringify({ event: 'user:sanction', data: { userId: user, action: 'ban', reason: 'bench' }, ack: id }));
-      const t1 = await Promise.race([ended, sleep(5000).then(() => -1)]);
+      const replied = admin.request('user:sanction', { userId: user, action: 'ban', reason: 'bench' });
+      const t1 = await Promise.race([ended, sleep(SAMPLE_TIMEOUT_MS).then(() => -1)]);
       const reply = await replied;
-      pendingAcks.delete(id);
       if (t1 < 0 || !reply.ok) failures++;
-      else mod.recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
-      ws.terminate();
+      else recordMs(mod, t1 - t0);
+      conn.close();
     };
-    // Warm-up: JIT, connections, Lua script cache.
-    for (let i = 0; i < 20; i++) {
-      await rawSample();
-      await banSample();
-    }
-    raw.reset();
-    mod.reset();
-    failures = 0;
-    for (let done = 0; done < plan.samples; done += plan.block) {
-      for (let i = 0; i < plan.block; i++) {
-        await rawSample();
-        await sleep(plan.gapMs);
-      }
-      for (let i = 0; i < plan.block; i++) await banSample();
-      ctx.log(`  scenario 7: ${Math.min(done + plan.block, plan.samples)}/${plan.samples} bans`);
-    }
+    // Warm-up (JIT, connections, Lua script cache), then raw and ban blocks in turn.
+    await interleave(ctx, { label: 'scenario 7', unit: 'bans' }, plan, {
+      raw,
+      modgate: banSample,
+      reset: () => {
+        mod.reset();
+        failures = 0;
+      },
+    });
     admin.close();
-    pub.disconnect();
-    sub.disconnect();
-    const f = (h: ReturnType<typeof histogram>) => ({ p50_ms: round4(h.getValueAtPercentile(50) / 1000), p99_ms: round4(h.getValueAtPercentile(99) / 1000), max_ms: round4(h.maxValue / 1000), samples: h.totalCount });
-    const figures: Figures = { 'raw-redis-pubsub': f(raw), 'modgate-ban-propagation': { ...f(mod), failures } };
-    return { figures, ok: failures === 0, notes: failures ? [`${failures} bans did not reach node B within 5 s: run invalid`] : [] };
+    raw.close();
+    const figures: Figures = { 'raw-redis-pubsub': { ...latencyFigures(raw.hist) }, 'modgate-ban-propagation': { ...latencyFigures(mod), failures } };
+    return { figures, ok: failures === 0, notes: failures ? [`${failures} bans did not reach node B within ${SAMPLE_TIMEOUT_MS / 1000} s: run invalid`] : [] };
   } finally {
-    for (const n of nodes) await n.child.stop();
-    await redis.stop();
+    await cluster.stop();
   }
 }
 
@@ -240,10 +145,10 @@ const scenario: Scenario = {
     const markdown = [
       `Bans measured: ${mod.samples} (each a fresh user on node B, issued on node A's /ws/admin), interleaved in blocks with ${raw.samples} raw PUBLISH→SUBSCRIBE samples on the same redis-server.`,
       '',
-      '| variant | p50 ms | p99 ms | max ms |',
-      '|---|---|---|---|',
-      `| raw Redis PUBLISH→SUBSCRIBE | ${raw.p50_ms} | ${raw.p99_ms} | ${raw.max_ms} |`,
-      `| modgate ban A → session:ended on B | ${mod.p50_ms} | ${mod.p99_ms} | ${mod.max_ms} |`,
+      ...latencyTable([
+        ['raw Redis PUBLISH→SUBSCRIBE', raw],
+        ['modgate ban A → session:ended on B', mod],
+      ]),
       '',
       `p50 excess over raw: ${figures.ratios!.p50_excess_ms} ms (bar ≤ ${P50_SLACK_MS} ms: ${p50Met ? 'met' : 'NOT met'}); p99 ratio: ${p99Ratio} (bar ≤ ${P99_RATIO}: ${p99Met ? 'met' : 'NOT met'}).`,
       '',
