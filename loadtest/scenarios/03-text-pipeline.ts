@@ -49,7 +49,7 @@ interface Plan {
   customTerms: number;
 }
 const FULL: Plan = { messages: 1_000_000, obscenityMessages: 100_000, pool: 50_000, rounds: 5, customTerms: 1_000 };
-const QUICK: Plan = { messages: 100_000, obscenityMessages: 10_000, pool: 20_000, rounds: 3, customTerms: 1_000 };
+const QUICK: Plan = { messages: 30_000, obscenityMessages: 3_000, pool: 10_000, rounds: 2, customTerms: 1_000 };
 const SEED = 0x5eed03;
 const VARIANT_LABEL = {
   null: 'null pipeline',

@@ -39,7 +39,7 @@ interface Plan {
   swapRepeats: number;
 }
 const FULL: Plan = { pool: 50_000, messages: 500_000, rounds: 5, swapRepeats: 3 };
-const QUICK: Plan = { pool: 20_000, messages: 100_000, rounds: 3, swapRepeats: 2 };
+const QUICK: Plan = { pool: 10_000, messages: 30_000, rounds: 2, swapRepeats: 1 };
 /** How long the control (traffic, no change) runs, in ms. */
 const CONTROL_MS = 1_500;
 

@@ -35,7 +35,7 @@ interface Plan {
 }
 const FULL: Plan = { hashes: 1_000_000, clusters: 1000, copies: 5, rounds: 5, mihQueries: 2000, scanQueries: 60, mih8Queries: 30 };
 /** --quick: the same 1M hashes (the bar is about 1M), fewer queries and rounds. */
-const QUICK: Plan = { hashes: 1_000_000, clusters: 1000, copies: 5, rounds: 3, mihQueries: 400, scanQueries: 12, mih8Queries: 6 };
+const QUICK: Plan = { hashes: 1_000_000, clusters: 1000, copies: 5, rounds: 2, mihQueries: 200, scanQueries: 8, mih8Queries: 4 };
 
 /** Mulberry32, for reproducible bit positions. */
 function prng(seed: number): () => number {

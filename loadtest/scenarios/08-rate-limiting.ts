@@ -59,7 +59,7 @@ interface Plan {
   rounds: number;
 }
 const FULL: Plan = { users: 10_000, manyUsers: 50_000, memoryOps: 500_000, manyOps: 200_000, redisOps: 40_000, textOps: 200_000, rounds: 7 };
-const QUICK: Plan = { users: 10_000, manyUsers: 50_000, memoryOps: 100_000, manyOps: 50_000, redisOps: 5_000, textOps: 30_000, rounds: 5 };
+const QUICK: Plan = { users: 10_000, manyUsers: 50_000, memoryOps: 50_000, manyOps: 25_000, redisOps: 2_000, textOps: 15_000, rounds: 3 };
 /** Flooding users, and the share of calls that are theirs. */
 const FLOODERS = 100;
 const FLOOD_EVERY = 10;
