@@ -8,23 +8,83 @@ import type { Identity } from './protocol.ts';
 
 export type Door = 'ws' | 'sio';
 
-/** A token bucket: the per-connection hard flood limit. Abuse past it closes the connection. */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  constructor(
-    private readonly ratePerSec: number,
-    private readonly burst: number,
-    now = performance.now(),
-  ) {
-    this.tokens = burst;
-    this.last = now;
+/**
+ * The rooms a connection has joined: a few per connection (capped by limits.maxRoomsPerConnection),
+ * so an array beats a Set's hash table on memory (an idle connection in one room: ~40 bytes
+ * instead of ~150). The array is replaced on every change, so leaving rooms while iterating is safe.
+ */
+export class RoomSet implements Iterable<string> {
+  private items: readonly string[] = [];
+
+  get size(): number {
+    return this.items.length;
   }
-  take(now = performance.now()): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.ratePerSec) / 1000);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+
+  has(room: string): boolean {
+    return this.items.includes(room);
+  }
+
+  add(room: string): this {
+    // A new exact-size array each time (push or spread would reserve spare slots).
+    if (!this.items.includes(room)) this.items = this.items.concat(room);
+    return this;
+  }
+
+  delete(room: string): boolean {
+    if (!this.items.includes(room)) return false;
+    this.items = this.items.filter((r) => r !== room);
+    return true;
+  }
+
+  /** Safe while rooms are added or left: add and delete replace the array, never change it. */
+  [Symbol.iterator](): Iterator<string> {
+    return this.items[Symbol.iterator]();
+  }
+}
+
+/** What a connection needs from its door, shared by every connection of that door. */
+export interface ConnHost {
+  readonly config: { readonly limits: { readonly floodRatePerSec: number; readonly floodBurst: number } };
+  /** A connection's log child: never carries the token or message bodies. */
+  connLog(connId: string, door: Door, user: Identity): Logger;
+}
+
+/**
+ * State every connection carries, kept small: an idle connection is mostly this object (10k per
+ * node is the density bar). The log child is made on first use — most connections never log —
+ * and the flood limit is two numbers here, not an object per connection.
+ */
+export abstract class BaseConn {
+  abstract readonly door: Door;
+  readonly rooms = new RoomSet();
+  tail: Promise<void> | undefined = undefined;
+  ready: Promise<void> | undefined = undefined;
+  closed = false;
+  /** Hard flood limit: a token bucket (config.limits.floodRatePerSec, floodBurst). */
+  private floodTokens: number;
+  private floodLast: number;
+  private logger: Logger | undefined = undefined;
+
+  constructor(
+    readonly id: string,
+    readonly user: Identity,
+    readonly ip: string,
+    private readonly host: ConnHost,
+  ) {
+    this.floodTokens = host.config.limits.floodBurst;
+    this.floodLast = performance.now();
+  }
+
+  get log(): Logger {
+    return (this.logger ??= this.host.connLog(this.id, this.door, this.user));
+  }
+
+  takeFlood(now = performance.now()): boolean {
+    const { floodRatePerSec, floodBurst } = this.host.config.limits;
+    this.floodTokens = Math.min(floodBurst, this.floodTokens + ((now - this.floodLast) * floodRatePerSec) / 1000);
+    this.floodLast = now;
+    if (this.floodTokens < 1) return false;
+    this.floodTokens -= 1;
     return true;
   }
 }
@@ -37,8 +97,11 @@ export interface Conn {
   readonly ip: string;
   readonly log: Logger;
   /** Rooms this connection has joined. */
-  readonly rooms: Set<string>;
-  readonly flood: TokenBucket;
+  readonly rooms: RoomSet;
+  /** Take one message from the hard flood limit; false: over it (the door closes the connection). */
+  takeFlood(): boolean;
+  /** Set while what the user controls is still loading after the handshake: requests wait on it. */
+  ready: Promise<void> | undefined;
   /** Tail of this connection's in-flight message work, so a sender's messages stay in order. */
   tail: Promise<void> | undefined;
   closed: boolean;

@@ -36,6 +36,11 @@ export interface DoorHost {
   readonly accepting: boolean;
   /** Verify the token and admission rules; throws HandshakeRefusal. */
   admit(token: string | undefined, meta: HandshakeMeta): Promise<Identity>;
+  /**
+   * The same without awaiting: the Identity, or throws HandshakeRefusal, or undefined when the
+   * token needs `admit` (a JWKS key not fetched yet, an unusual header).
+   */
+  admitSync(token: string | undefined, meta: HandshakeMeta): Identity | undefined;
   open(conn: Conn): void;
   closed(conn: Conn): void;
   request(conn: Conn, event: string, data: unknown): AnyReply | Promise<AnyReply>;

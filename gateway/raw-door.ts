@@ -4,35 +4,33 @@
  * HTTP status and a JSON body, never a WebSocket.
  */
 import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest, us_socket_context_t } from 'uWebSockets.js';
-import { TokenBucket, type Conn } from './connection.ts';
+import { BaseConn, type Conn } from './connection.ts';
 import { HandshakeRefusal, HTTP_STATUS, nextConnId, type DoorHost } from './door-host.ts';
-import type { Logger } from './logger.ts';
 import type { ErrorBody, Identity, AnyReply } from './protocol.ts';
 import { rawTopic } from './rooms.ts';
 
 interface UserData {
   identity: Identity;
   ip: string;
-  conn?: RawConn;
+  /** Declared from the start (undefined until open) so the object keeps one in-object shape. */
+  conn: RawConn | undefined;
 }
 
 /** WebSocket close codes used by the gateway. */
 export const CLOSE = { goingAway: 1001, policy: 1008, tooBig: 1009 } as const;
 
-class RawConn implements Conn {
+class RawConn extends BaseConn implements Conn {
   readonly door = 'ws' as const;
-  readonly rooms = new Set<string>();
-  tail: Promise<void> | undefined;
-  closed = false;
 
   constructor(
     private readonly ws: WebSocket<UserData>,
-    readonly id: string,
-    readonly user: Identity,
-    readonly ip: string,
-    readonly log: Logger,
-    readonly flood: TokenBucket,
-  ) {}
+    id: string,
+    user: Identity,
+    ip: string,
+    host: DoorHost,
+  ) {
+    super(id, user, ip, host);
+  }
 
   emit(event: string, data: unknown): void {
     this.sendRawFrame(JSON.stringify({ event, data }));
@@ -118,28 +116,42 @@ export function attachRawDoor(app: TemplatedApp, host: DoorHost, path: '/ws' | '
         });
       };
       if (!host.accepting) return refuse(new HandshakeRefusal(503, { code: 'unavailable', message: 'gateway is shutting down' }));
+      const refusal = (e: unknown) => (e instanceof HandshakeRefusal ? e : new HandshakeRefusal(503, { code: 'internal', message: 'handshake failed' }));
+      // Upgrade inside this callback whenever the token can be judged without awaiting (HS256,
+      // JWKS keys in hand): uWS corks the socket here itself. An upgrade completed later from a
+      // promise must cork it explicitly, and this uWS build has a bug there (uWebSockets PR
+      // #1929: cork() can mistake the new WebSocket for the HTTP response and close it — clients
+      // saw 1006 right after the handshake), so the rare asynchronous case upgrades uncorked,
+      // which costs a few more syscalls and a warning from uWS on stderr.
+      let identity: Identity | undefined;
+      try {
+        identity = host.admitSync(token, { door: 'ws', ip });
+      } catch (e) {
+        return refuse(refusal(e));
+      }
+      if (identity) {
+        res.upgrade<UserData>({ identity, ip, conn: undefined }, key, protocol, extensions, context);
+        return;
+      }
       host.admit(token, { door: 'ws', ip }).then(
         (identity) => {
           if (aborted) return;
-          res.cork(() => res.upgrade<UserData>({ identity, ip }, key, protocol, extensions, context));
+          res.upgrade<UserData>({ identity, ip, conn: undefined }, key, protocol, extensions, context);
         },
-        (e: unknown) => {
-          refuse(e instanceof HandshakeRefusal ? e : new HandshakeRefusal(503, { code: 'internal', message: 'handshake failed' }));
-        },
+        (e: unknown) => refuse(refusal(e)),
       );
     },
 
     open: (ws: WebSocket<UserData>) => {
       const ud = ws.getUserData();
-      const id = nextConnId('ws');
-      const conn = new RawConn(ws, id, ud.identity, ud.ip, host.connLog(id, 'ws', ud.identity), new TokenBucket(limits.floodRatePerSec, limits.floodBurst));
+      const conn = new RawConn(ws, nextConnId('ws'), ud.identity, ud.ip, host);
       ud.conn = conn;
       host.open(conn);
     },
 
     message: (ws: WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean) => {
       const conn = ws.getUserData().conn!;
-      if (!conn.flood.take()) {
+      if (!conn.takeFlood()) {
         conn.log.warn({ reason: 'flood' }, 'closing connection over the hard flood limit');
         host.metrics.disconnects.inc({ reason: 'flood' });
         conn.close('flood limit exceeded', false);

@@ -36,9 +36,12 @@ export interface RecipientRules {
   accepts(userId: string, senderId: string | undefined, text: string | undefined): boolean;
 }
 
+const NONE: readonly Conn[] = Object.freeze([]);
+
 export class Rooms {
   private readonly rooms = new Map<string, RoomState>();
-  private readonly byUser = new Map<string, Set<Conn>>();
+  /** A user's connections on this node: an array (usually of one), lighter than a Set. */
+  private readonly byUser = new Map<string, readonly Conn[]>();
 
   constructor(
     private readonly app: TemplatedApp,
@@ -67,23 +70,27 @@ export class Rooms {
 
   /** Track a connection (on open). */
   add(conn: Conn): void {
-    let set = this.byUser.get(conn.user.id);
-    if (!set) this.byUser.set(conn.user.id, (set = new Set()));
-    set.add(conn);
+    // Arrays are replaced, never changed in place (exact size; safe to iterate while closing).
+    const list = this.byUser.get(conn.user.id);
+    if (!list) this.byUser.set(conn.user.id, [conn]);
+    else if (!list.includes(conn)) this.byUser.set(conn.user.id, list.concat(conn));
   }
 
   /** Forget a connection (on close); returns the rooms left empty on this node. */
   remove(conn: Conn): string[] {
     const emptied: string[] = [];
     for (const room of conn.rooms) if (this.leave(conn, room, false)) emptied.push(room);
-    const set = this.byUser.get(conn.user.id);
-    set?.delete(conn);
-    if (set?.size === 0) this.byUser.delete(conn.user.id);
+    const list = this.byUser.get(conn.user.id);
+    if (list?.includes(conn)) {
+      if (list.length === 1) this.byUser.delete(conn.user.id);
+      else this.byUser.set(conn.user.id, list.filter((c) => c !== conn));
+    }
     return emptied;
   }
 
-  connectionsOf(userId: string): ReadonlySet<Conn> {
-    return this.byUser.get(userId) ?? new Set();
+  /** The user's connections on this node (a snapshot: closing them does not change it). */
+  connectionsOf(userId: string): readonly Conn[] {
+    return this.byUser.get(userId) ?? NONE;
   }
 
   /** Returns true when this is the room's first member on this node. */

@@ -6,7 +6,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { Redis } from 'ioredis';
 import type { Server as IoServer } from 'socket.io';
-import { createAuthenticator, AuthError, type Authenticator } from './auth.ts';
+import { createAuthenticator, AuthError, ASYNC, type Authenticator } from './auth.ts';
 import { LocalBus, RedisBus, fastFailRedisOptions, type Bus } from './bus.ts';
 import { ClientEvents, isClientEvent, type HoldSink, type SanctionGate } from './client-events.ts';
 import { ConfigError, type Config } from './config.ts';
@@ -175,12 +175,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const onControl = (type: string, data: unknown) => {
     if (type === 'blocks') {
       const { user, blocks } = data as { user: string; blocks: string[] };
-      if (rooms.connectionsOf(user).size === 0) return;
+      if (rooms.connectionsOf(user).length === 0) return;
       prefs.set(user, blocks);
       rooms.refreshUser(user);
     } else if (type === 'filter') {
       const { user, terms } = data as { user: string; terms: string[] };
-      if (rooms.connectionsOf(user).size === 0) return;
+      if (rooms.connectionsOf(user).length === 0) return;
       prefs.setFilter(user, terms);
       rooms.refreshUser(user);
     } else if (type === 'feed') {
@@ -219,7 +219,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         metrics.disconnects.inc({ reason: ends });
         conn.close(ends, false);
       }
-      if (rooms.connectionsOf(s.userId).size === 0) return;
+      if (rooms.connectionsOf(s.userId).length === 0) return;
     }
     if (s.kind !== 'shadow') deliverNoticeLocally(s.userId, notice);
   });
@@ -268,6 +268,22 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       if (e instanceof AuthError) throw new HandshakeRefusal(401, { code: 'unauthorized', message: e.message });
       throw e;
     }
+    return admitIdentity(identity, meta, ns);
+  }
+
+  /** authenticate without awaiting: undefined when the token needs the asynchronous path. */
+  function authenticateSync(token: string | undefined, meta: HandshakeMeta, ns: Namespace): Identity | undefined {
+    let identity: Identity | typeof ASYNC;
+    try {
+      identity = auth.verifySync(token);
+    } catch (e) {
+      if (e instanceof AuthError) throw new HandshakeRefusal(401, { code: 'unauthorized', message: e.message });
+      throw e;
+    }
+    return identity === ASYNC ? undefined : admitIdentity(identity, meta, ns);
+  }
+
+  function admitIdentity(identity: Identity, meta: HandshakeMeta, ns: Namespace): Identity {
     if (ns === '/admin' && !identity.roles.some((r) => r === 'moderator' || r === 'admin') && identity.owns.length === 0) {
       audit.append({
         kind: 'refused',
@@ -297,7 +313,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     return identity;
   }
 
-  const makeHost = (ns: Namespace, set: Set<Conn>, h: Pick<DoorHost, 'request' | 'label'> & { onOpen?: (c: Conn) => void; onClosed?: (c: Conn) => void; prepare?: (i: Identity) => Promise<void> }): DoorHost => ({
+  const makeHost = (
+    ns: Namespace,
+    set: Set<Conn>,
+    h: Pick<DoorHost, 'request' | 'label'> & { onOpen?: (c: Conn) => void; onClosed?: (c: Conn) => void; prepare?: (i: Identity) => Promise<void> | undefined },
+  ): DoorHost => ({
     ns,
     config,
     log,
@@ -305,25 +325,35 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     get accepting() {
       return accepting;
     },
-    async admit(token, meta) {
-      const identity = await authenticate(token, meta, ns);
-      await h.prepare?.(identity);
-      return identity;
-    },
+    admit: (token, meta) => authenticate(token, meta, ns),
+    admitSync: (token, meta) => authenticateSync(token, meta, ns),
     open(conn) {
       set.add(conn);
       metrics.connections.inc({ door: conn.door, ns });
       metrics.connectionsTotal.inc({ door: conn.door, ns });
+      // What the user controls (blocks, comment filter) loads after the handshake, so the
+      // handshake itself needs no await; requests wait for it (in order) until it is in.
+      const loading = h.prepare?.(conn.user);
+      if (loading) {
+        const done = () => {
+          conn.ready = undefined;
+        };
+        conn.ready = loading.then(done, done);
+      }
       h.onOpen?.(conn);
-      conn.log.debug('connected');
+      if (log.isLevelEnabled('debug')) conn.log.debug('connected');
     },
     closed(conn) {
       if (!set.delete(conn)) return;
       metrics.connections.dec({ door: conn.door, ns });
       h.onClosed?.(conn);
-      conn.log.debug('disconnected');
+      if (log.isLevelEnabled('debug')) conn.log.debug('disconnected');
     },
-    request: h.request,
+    request(conn, event, data) {
+      const ready = conn.ready;
+      if (ready) return ready.then(() => h.request(conn, event, data));
+      return h.request(conn, event, data);
+    },
     label: h.label,
     connLog(conn, door, user) {
       return log.child({ conn, door, ns, user: user.id });
@@ -331,7 +361,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
 
   const host = makeHost('/', conns, {
-    // Load what this user controls before their first message can arrive.
+    // Load what this user controls before their first request is handled.
     prepare: (identity) => prefs.load(identity.id),
     onOpen(conn) {
       rooms.add(conn);
@@ -345,7 +375,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
     onClosed(conn) {
       for (const room of rooms.remove(conn)) bus.leave(room);
-      if (rooms.connectionsOf(conn.user.id).size === 0) prefs.forget(conn.user.id);
+      if (rooms.connectionsOf(conn.user.id).length === 0) prefs.forget(conn.user.id);
     },
     request: (conn, event, data) => events.handle(conn, event, data),
     label: (event) => (isClientEvent(event) ? event : 'unknown'),
@@ -663,7 +693,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await store.close();
       keyword.close();
       spam.close();
-      image.close();
+      await image.close(); // terminates the hash workers
       spamRedis?.disconnect();
       await sharedConfig.close();
       await bus.close();

@@ -6,9 +6,8 @@
  */
 import { Server, type Socket } from 'socket.io';
 import type { TemplatedApp } from 'uWebSockets.js';
-import { TokenBucket, type Conn } from './connection.ts';
+import { BaseConn, type Conn } from './connection.ts';
 import { HandshakeRefusal, nextConnId, type DoorHost } from './door-host.ts';
-import type { Logger } from './logger.ts';
 import type { ClientToServerEvents, Identity, AnyReply, ServerToClientEvents } from './protocol.ts';
 import { sioRoom } from './rooms.ts';
 import { uwsAdapterFor } from './uws-adapter.ts';
@@ -31,20 +30,18 @@ type EngineConn = {
  */
 const POLLING_PACKET_BYTES_ESTIMATE = 512;
 
-class SioConn implements Conn {
+class SioConn extends BaseConn implements Conn {
   readonly door = 'sio' as const;
-  readonly rooms = new Set<string>();
-  tail: Promise<void> | undefined;
-  closed = false;
 
   constructor(
     private readonly socket: GatewaySocket,
-    readonly id: string,
-    readonly user: Identity,
-    readonly ip: string,
-    readonly log: Logger,
-    readonly flood: TokenBucket,
-  ) {}
+    id: string,
+    user: Identity,
+    ip: string,
+    host: DoorHost,
+  ) {
+    super(id, user, ip, host);
+  }
 
   emit(event: string, data: unknown): void {
     if (!this.closed) (this.socket.emit as (e: string, d: unknown) => boolean)(event, data);
@@ -120,14 +117,13 @@ export function bindNamespace(io: Server, host: DoorHost): void {
 
   nsp.on('connection', (socket) => {
     const identity = socket.data.identity;
-    const id = nextConnId('sio');
-    const conn = new SioConn(socket, id, identity, socket.handshake.address, host.connLog(id, 'sio', identity), new TokenBucket(limits.floodRatePerSec, limits.floodBurst));
+    const conn = new SioConn(socket, nextConnId('sio'), identity, socket.handshake.address, host);
     socket.data.conn = conn;
     host.open(conn);
 
     socket.onAny((event: string, ...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (r: AnyReply) => void) : undefined;
-      if (!conn.flood.take()) {
+      if (!conn.takeFlood()) {
         conn.log.warn({ reason: 'flood' }, 'closing connection over the hard flood limit');
         host.metrics.disconnects.inc({ reason: 'flood' });
         conn.close('flood limit exceeded', false);

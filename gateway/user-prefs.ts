@@ -72,11 +72,17 @@ export class UserPrefs implements RecipientRules {
     return this.blocks.get(userId) ?? EMPTY;
   }
 
-  /** Load a user's blocks (on connect). Keeps the cached copy if Redis cannot answer. */
-  async load(userId: string): Promise<void> {
-    if (!this.redis) return;
+  /**
+   * Load a user's blocks (on connect). Keeps the cached copy if Redis cannot answer. Undefined
+   * when there is nothing to load (no Redis: this node's memory is all there is).
+   */
+  load(userId: string): Promise<void> | undefined {
+    return this.redis ? this.loadFromRedis(this.redis, userId) : undefined;
+  }
+
+  private async loadFromRedis(redis: NonNullable<typeof this.redis>, userId: string): Promise<void> {
     try {
-      const [members, filter] = await Promise.all([this.redis.smembers(key(userId)), this.redis.get(filterKey(userId))]);
+      const [members, filter] = await Promise.all([redis.smembers(key(userId)), redis.get(filterKey(userId))]);
       this.set(userId, members);
       this.setFilter(userId, filter ? (JSON.parse(filter) as string[]) : []);
     } catch {

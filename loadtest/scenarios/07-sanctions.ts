@@ -27,7 +27,7 @@ interface Plan extends InterleavePlan {
   pathRounds: number;
 }
 const FULL: Plan = { samples: 1000, block: 100, gapMs: 2, pathIterations: 200_000, pathRounds: 5 };
-const QUICK: Plan = { samples: 200, block: 50, gapMs: 2, pathIterations: 50_000, pathRounds: 3 };
+const QUICK: Plan = { samples: 100, block: 50, gapMs: 2, pathIterations: 20_000, pathRounds: 2 };
 
 async function propagation(ctx: BenchContext, plan: Plan): Promise<{ figures: Figures; ok: boolean; notes: string[] }> {
   // One admin connection issues every ban: lift the per-connection flood limit (30/s by default)
@@ -83,7 +83,6 @@ async function messagePath(plan: Plan): Promise<{ figures: Figures; ratio: numbe
   const { Metrics } = await import('../../gateway/metrics.ts');
   const { LocalBus } = await import('../../gateway/bus.ts');
   const { UserPrefs } = await import('../../gateway/user-prefs.ts');
-  const { TokenBucket } = await import('../../gateway/connection.ts');
   const config = loadConfig({}, { jwtSecret: 'x'.repeat(40), logLevel: 'silent' });
   const store = new MemorySanctionStore();
   const now = Date.now();
@@ -94,7 +93,7 @@ async function messagePath(plan: Plan): Promise<{ figures: Figures; ratio: numbe
   const pipeline = new Pipeline(DEFAULT_FILTERS, { budgetMs: config.pipeline.budgetMs });
   // Rooms stand-in: the room has no other member on this node, so fan-out costs the same in both.
   const rooms = { has: () => true, settings: () => ({ slowModeSec: 0, linksAllowed: true }), deliver: () => {}, connectionsOf: () => new Set(), join: () => true, leave: () => false, refreshUser: () => {} };
-  const conn = { id: 'c', door: 'ws', user: { id: 'bench-user', name: 'b', roles: ['user'], owns: [], ageVerified: false, emailVerified: false }, ip: '127.0.0.1', rooms: new Set(['room']), flood: new TokenBucket(1e9, 1e9), tail: undefined, closed: false, log: undefined, emit() {}, subscribeShared() {}, unsubscribeShared() {}, bufferedAmount: () => 0, close() {} };
+  const conn = { id: 'c', door: 'ws', user: { id: 'bench-user', name: 'b', roles: ['user'], owns: [], ageVerified: false, emailVerified: false }, ip: '127.0.0.1', rooms: new Set(['room']), takeFlood: () => true, tail: undefined, closed: false, log: undefined, emit() {}, subscribeShared() {}, unsubscribeShared() {}, bufferedAmount: () => 0, close() {} };
   const base = { config, rooms: rooms as never, bus: new LocalBus(), prefs: new UserPrefs(undefined), pipeline, metrics };
   const withGate = new ClientEvents({ ...base, gate: sanctionGate(store) });
   const without = new ClientEvents(base);

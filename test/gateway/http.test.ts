@@ -79,11 +79,11 @@ describe('socket.io transports', () => {
 
   it('re-runs authentication on reconnect: no connection-state recovery bypass', async () => {
     const key = new TextEncoder().encode(SECRET);
-    const shortLived = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('brief').setExpirationTime(Math.floor(Date.now() / 1000) + 1).sign(key);
+    const shortLived = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('brief').setExpirationTime(Math.floor(Date.now() / 1000) + 3).sign(key);
     const g = await gateway({ jwtClockSkewSec: 0 });
     const s = ioc(`http://127.0.0.1:${g.port}`, { auth: { token: shortLived }, transports: ['websocket'], reconnectionDelay: 50, reconnectionAttempts: 20, forceNew: true });
     await new Promise<void>((r) => s.once('connect', () => r()));
-    await sleep(2100); // the token expires
+    await sleep(3100); // the token expires (valid for 2–3 s: enough to connect on a loaded machine)
     const refused = new Promise<any>((r) => s.once('connect_error', r));
     (s.io.engine as any).close(); // drop the transport: the client reconnects by itself
     const err = await refused;
