@@ -105,10 +105,14 @@ export interface PipelineOptions {
   now?: () => number;
 }
 
-/** One filter run's context; the AbortController is made only if the filter asks for the signal. */
+/**
+ * A filter run's context; the AbortController is made only if a filter asks for the signal. One
+ * per message while filters answer synchronously (deadlineMs is reset for each); a filter that
+ * answers with a promise keeps its own, and every later filter gets a fresh one.
+ */
 class RunContext implements FilterContext {
   private ac: AbortController | undefined;
-  constructor(readonly deadlineMs: number) {}
+  constructor(public deadlineMs: number) {}
   get signal(): AbortSignal {
     return (this.ac ??= new AbortController()).signal;
   }
@@ -122,6 +126,8 @@ function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
 }
 
 const NO_FINDINGS: Finding[] = [];
+/** Shared while a run has no failure (most runs): replaced by a fresh array on the first. */
+const NO_FAILURES = Object.freeze([]) as unknown as PipelineResult['failures'];
 const blockedDefault = (f: string): ErrorBody => ({ code: 'blocked', message: `refused by ${f}`, category: 'unknown', policy: f });
 const unavailable = (f: string): ErrorBody => ({ code: 'unavailable', message: `${f} could not check this message in time` });
 
@@ -151,32 +157,43 @@ export class Pipeline {
     return [...new Set([...this.byKind.text, ...this.byKind.image])];
   }
 
-  /** Run the filters for `msg`. Synchronous unless some filter returns a promise. */
+  /**
+   * Run the filters for `msg`. Synchronous unless some filter returns a promise. The hot path of
+   * every chat message: one clock read per filter (a filter's end is the next one's start) and
+   * one context object per message.
+   */
   run(msg: PipelineMessage): PipelineResult | Promise<PipelineResult> {
     const filters = this.byKind[msg.kind];
-    const state: RunState = { action: 'pass', text: msg.text, masked: false, findings: NO_FINDINGS, error: undefined, failures: [] };
+    const state: RunState = { action: 'pass', text: msg.text, masked: false, findings: NO_FINDINGS, error: undefined, failures: NO_FAILURES };
     const start = this.now();
     const budget = this.options.budgetMs[msg.kind];
+    let t0 = start;
+    let ctx: RunContext | undefined;
     for (let i = 0; i < filters.length; i++) {
       const f = filters[i]!;
-      const left = budget - (this.now() - start);
+      const left = budget - (t0 - start);
       if (left <= 0 && !f.neverSkip) {
         this.fail(state, f, 'budget', 0);
         if (state.action === 'drop') return this.result(state);
         continue;
       }
-      const ctx = new RunContext(Math.max(0, Math.min(f.timeoutMs, left)));
-      const t0 = this.now();
+      const deadline = Math.max(0, Math.min(f.timeoutMs, left));
+      if (ctx) ctx.deadlineMs = deadline;
+      else ctx = new RunContext(deadline);
       let v: Verdict | Promise<Verdict>;
       try {
         v = f.check(state.masked ? { ...msg, text: state.text } : msg, ctx);
       } catch {
-        this.fail(state, f, 'error', (this.now() - t0) / 1000);
+        const t1 = this.now();
+        this.fail(state, f, 'error', (t1 - t0) / 1000);
+        t0 = t1;
         if (state.action === 'drop') return this.result(state);
         continue;
       }
       if (isThenable(v)) return this.continueAsync(msg, filters, i, v, t0, ctx, state, start, budget);
-      if (this.apply(state, f, v, (this.now() - t0) / 1000)) return this.result(state);
+      const t1 = this.now();
+      if (this.apply(state, f, v, (t1 - t0) / 1000)) return this.result(state);
+      t0 = t1;
     }
     return this.result(state);
   }
@@ -275,6 +292,7 @@ export class Pipeline {
 
   private fail(state: RunState, f: Filter, outcome: 'timeout' | 'error' | 'budget', seconds: number): void {
     this.options.observe?.(f.name, outcome, seconds);
+    if (state.failures === NO_FAILURES) state.failures = [];
     state.failures.push({ filter: f.name, outcome, applied: f.onFailure });
     if (f.shadow || f.onFailure === 'pass') return;
     if (f.onFailure === 'hold') {

@@ -326,9 +326,14 @@ export class AdminEvents {
     // Start listening for the nodes' confirmations before the kill goes out.
     const acks = this.d.collectKillAcks(doc.streamId, KILL_ACK_WINDOW_MS);
     try {
-      await this.d.store.put(kill);
-      if (until) await this.d.store.put({ ...base, id: `${caseId}:suspend`, kind: 'stream_suspend', until });
-      await this.d.streams.end(doc, 'killed', caseId);
+      // All at once: the stream document's write is what every node's viewers hear of (its wake-up
+      // carries it), so it must not wait behind the sanction writes — one Redis hop, not three.
+      // The publish hook refuses the key on either (the ended document, or the kill sanction).
+      await Promise.all([
+        this.d.store.put(kill),
+        until ? this.d.store.put({ ...base, id: `${caseId}:suspend`, kind: 'stream_suspend', until }) : undefined,
+        this.d.streams.end(doc, 'killed', caseId),
+      ]);
     } catch (e) {
       if (e instanceof SharedConfigUnavailable) return fail('unavailable', 'stream state is unreachable; the kill did not go out. Try again.');
       throw e;

@@ -131,7 +131,9 @@ const VARIANTS: Variant[] = [
       const inherited = Object.entries(process.env).filter(([k]) => k !== 'REDIS_URL' && !k.startsWith('MODGATE_'));
       const child = await startServer(ctx, {
         name: 'modgate',
-        args: [join(ctx.repoRoot, 'bin/modgate.mjs'), 'serve'],
+        // BENCH_CPU_PROF=1: V8 CPU profiles of modgate into .bench-tmp/profiles (written at its
+        // graceful exit) — where the CPU per delivery goes. Not for figures: profiling costs CPU.
+        args: [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.tmpDir, 'profiles')}`] : []), join(ctx.repoRoot, 'bin/modgate.mjs'), 'serve'],
         env: {
           ...Object.fromEntries(inherited),
           PORT: String(port),
