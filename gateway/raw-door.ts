@@ -20,7 +20,10 @@ interface UserData {
 export const CLOSE = { goingAway: 1001, policy: 1008, tooBig: 1009 } as const;
 
 class RawConn extends BaseConn implements Conn {
-  readonly door = 'ws' as const;
+  /** On the prototype, not a field per connection. */
+  get door(): 'ws' {
+    return 'ws';
+  }
 
   constructor(
     private readonly ws: WebSocket<UserData>,

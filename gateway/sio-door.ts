@@ -31,7 +31,10 @@ type EngineConn = {
 const POLLING_PACKET_BYTES_ESTIMATE = 512;
 
 class SioConn extends BaseConn implements Conn {
-  readonly door = 'sio' as const;
+  /** On the prototype, not a field per connection. */
+  get door(): 'sio' {
+    return 'sio';
+  }
 
   constructor(
     private readonly socket: GatewaySocket,
