@@ -329,10 +329,11 @@ export class AdminEvents {
       // All at once: the stream document's write is what every node's viewers hear of (its wake-up
       // carries it), so it must not wait behind the sanction writes — one Redis hop, not three.
       // The publish hook refuses the key on either (the ended document, or the kill sanction).
+      // The document goes first, so other nodes handle its wake-up before the sanctions'.
       await Promise.all([
+        this.d.streams.end(doc, 'killed', caseId),
         this.d.store.put(kill),
         until ? this.d.store.put({ ...base, id: `${caseId}:suspend`, kind: 'stream_suspend', until }) : undefined,
-        this.d.streams.end(doc, 'killed', caseId),
       ]);
     } catch (e) {
       if (e instanceof SharedConfigUnavailable) return fail('unavailable', 'stream state is unreachable; the kill did not go out. Try again.');
