@@ -101,42 +101,39 @@ function canonicalize(input: string): Canonical {
   let copyFrom = 0; // s[copyFrom, i) is still to be copied to the output
   const n = s.length;
   let i = 0;
-  const flush = (to: number) => {
-    if (to > copyFrom) {
-      parts.push(s.slice(copyFrom, to));
-      outLen += to - copyFrom;
-    }
-  };
-  const emit = (repl: string) => {
-    marks.push(outLen);
-    parts.push(repl);
-    outLen += repl.length;
-  };
-  const skipSpaces = (j: number) => {
-    while (j < n && isSpaceCode(s.charCodeAt(j))) j++;
-    return j;
-  };
+  // flush/emit are written out where used: closures made per call cost more than the scan
+  // (tsx wraps every named one in a __name() call).
   while (i < n) {
     const c = s.charCodeAt(i);
     // hxxp / hxxps → http / https
     if (c === 104 && s.charCodeAt(i + 1) === 120 && s.charCodeAt(i + 2) === 120 && s.charCodeAt(i + 3) === 112) {
-      flush(i);
-      emit('http');
+      if (i > copyFrom) {
+        parts.push(s.slice(copyFrom, i));
+        outLen += i - copyFrom;
+      }
+      marks.push(outLen);
+      parts.push('http');
+      outLen += 4;
       i += 4;
       copyFrom = i;
       continue;
     }
     // Ideographic full stop (not folded by NFKC) used as a dot.
     if (c === 0x3002) {
-      flush(i);
-      emit('.');
+      if (i > copyFrom) {
+        parts.push(s.slice(copyFrom, i));
+        outLen += i - copyFrom;
+      }
+      marks.push(outLen);
+      parts.push('.');
+      outLen += 1;
       i += 1;
       copyFrom = i;
       continue;
     }
     // [.] (.) {.} <.> [dot] (dot) [:] — optionally with spaces inside and around.
     if (c === 91 || c === 40 || c === 123 || c === 60) {
-      let j = skipSpaces(i + 1);
+      let j = skipSpaces(s, i + 1);
       let repl = '';
       if (s.charCodeAt(j) === 46) {
         repl = '.';
@@ -149,15 +146,20 @@ function canonicalize(input: string): Canonical {
         j += 1;
       }
       if (repl) {
-        j = skipSpaces(j);
+        j = skipSpaces(s, j);
         const close = s.charCodeAt(j);
         if (close === 93 || close === 41 || close === 125 || close === 62) {
           // "example [.] com": the spaces around a disguised dot go too.
           let e = i;
           if (repl === '.') while (e > copyFrom && isSpaceCode(s.charCodeAt(e - 1))) e--;
-          flush(e);
-          emit(repl);
-          i = repl === '.' ? skipSpaces(j + 1) : j + 1;
+          if (e > copyFrom) {
+            parts.push(s.slice(copyFrom, e));
+            outLen += e - copyFrom;
+          }
+          marks.push(outLen);
+          parts.push(repl);
+          outLen += repl.length;
+          i = repl === '.' ? skipSpaces(s, j + 1) : j + 1;
           copyFrom = i;
           continue;
         }
@@ -165,16 +167,26 @@ function canonicalize(input: string): Canonical {
     }
     // "example dot com": ` dot ` between a word and a common TLD.
     if (c === 32 && s.charCodeAt(i + 1) === 100 && s.charCodeAt(i + 2) === 111 && s.charCodeAt(i + 3) === 116 && s.charCodeAt(i + 4) === 32 && spelledDot(s, i)) {
-      flush(i);
-      emit('.');
+      if (i > copyFrom) {
+        parts.push(s.slice(copyFrom, i));
+        outLen += i - copyFrom;
+      }
+      marks.push(outLen);
+      parts.push('.');
+      outLen += 1;
       i += 5;
       copyFrom = i;
       continue;
     }
     i++;
   }
-  flush(n);
+  if (n > copyFrom) parts.push(s.slice(copyFrom, n));
   return { text: parts.length === 1 ? parts[0]! : parts.join(''), marks };
+}
+
+function skipSpaces(s: string, j: number): number {
+  while (j < s.length && isSpaceCode(s.charCodeAt(j))) j++;
+  return j;
 }
 
 /** At `i`, s has " dot ": is it "word dot tld"? Looks at most one label (63 chars) each way. */
