@@ -12,7 +12,7 @@
  *     figures: { variant: { metric: value } }, ratio, bar, met, date, command, quick, machine }] }
  *     — read by other tools. The top-level date/machine/command are this run's; scenarios this
  *     run did not select keep their earlier entry, each with the date and command that measured
- *     it, so `--only 5` does not erase scenario 1.
+ *     it, so `--only 5` does not erase scenario 1; a --quick run never replaces a full run's entry.
  *   - docs/benchmarks.md: the section between the bench markers is rewritten, merged the same way
  *     (a scenario's block is kept until a run measures it again).
  *   - .bench-tmp/ (git-ignored): server and generator logs, raw per-run data.
@@ -323,6 +323,11 @@ async function main(): Promise<void> {
   const blocks = previousBlocks(readDoc(), stored);
   for (const r of results) {
     const { id, name, figures, ratio, ratioSpread, bar, met } = r;
+    // A quick run is a smoke check: it never replaces figures a full run measured.
+    if (meta.quick && stored.get(id)?.quick === false) {
+      ctx.log(`bench: scenario ${id}: quick figures not recorded over the full run of ${stored.get(id)!.date} (see .bench-tmp/bench-raw.json)`);
+      continue;
+    }
     stored.set(id, { id, name, figures, ratio, ratioSpread, bar, met, date: meta.date, command: meta.command, quick: meta.quick, machine: meta.machine });
     blocks.set(id, renderBlock(meta, r, all.find((s) => s.id === id)?.title ?? ''));
   }
