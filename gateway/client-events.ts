@@ -243,7 +243,10 @@ export class ClientEvents {
     const shadow = gate === 'shadow';
 
     const id = this.idPrefix + (this.seq++).toString(36);
-    const msg: PipelineMessage = { kind, id, room, userId: conn.user.id, ...(p.text !== undefined ? { text: p.text } : {}), ...(image ? { image } : {}) };
+    // Built without spreads: this runs for every message.
+    const msg: PipelineMessage = { kind, id, room, userId: conn.user.id };
+    if (p.text !== undefined) msg.text = p.text;
+    if (image) msg.image = image;
     const t0 = performance.now();
     const result = this.d.pipeline.run(msg);
     if (result instanceof Promise) return result.then((r) => this.finish(conn, msg, r, t0, image, shadow));
@@ -258,14 +261,11 @@ export class ClientEvents {
       return { ok: false, error: e } as Fail;
     }
     const text = result.text ?? msg.text;
-    const out: ChatMessage = {
-      id: msg.id,
-      room: msg.room,
-      user: { id: conn.user.id, name: conn.user.name },
-      ...(text !== undefined ? { text } : {}),
-      ...(image ? { image: Buffer.from(image.buffer, image.byteOffset, image.byteLength).toString('base64') } : {}),
-      ts: Date.now(),
-    };
+    // Field order is the wire order (id, room, user, text, image, ts); no spreads on this path.
+    const out: ChatMessage = { id: msg.id, room: msg.room, user: { id: conn.user.id, name: conn.user.name } } as ChatMessage;
+    if (text !== undefined) out.text = text;
+    if (image) out.image = Buffer.from(image.buffer, image.byteOffset, image.byteLength).toString('base64');
+    out.ts = Date.now();
     if (result.action === 'hold') {
       this.d.hold?.(out, result);
       return { ok: true, id: msg.id, status: 'held' };

@@ -26,6 +26,8 @@ interface RoomState {
   personal: Set<Conn>;
   sharedWs: number;
   sharedSio: number;
+  /** The room's uWS topic for raw-door members, made once (publish runs per message). */
+  wsTopic: string;
 }
 
 /** Per-user rules that make a recipient "personal". */
@@ -99,7 +101,7 @@ export class Rooms {
     let state = this.rooms.get(room);
     const first = !state;
     if (!state) {
-      state = { members: new Set(), personal: new Set(), sharedWs: 0, sharedSio: 0 };
+      state = { members: new Set(), personal: new Set(), sharedWs: 0, sharedSio: 0, wsTopic: rawTopic(room) };
       this.rooms.set(room, state);
     }
     conn.rooms.add(room);
@@ -151,7 +153,7 @@ export class Rooms {
     let frame: string | undefined;
     if (state.sharedWs > 0) {
       frame = JSON.stringify({ event, data });
-      this.app.publish(rawTopic(room), frame, false);
+      this.app.publish(state.wsTopic, frame, false);
     }
     if (state.sharedSio > 0) this.nsp.local.to(sioRoom(room)).emit(event, data);
     const text = event === 'message' ? (data as { text?: string }).text : undefined;
