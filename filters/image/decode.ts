@@ -202,11 +202,19 @@ function sharpOptions(limits: Readonly<DecodeLimits>): SharpOptions {
   return { limitInputPixels: limits.maxPixels, failOn: FAIL_ON, sequentialRead: true, pages: 1 };
 }
 
-/** Reads and checks the header (no pixel decoded). Throws ImageError. */
-export async function probeImage(bytes: Uint8Array, limits: Readonly<DecodeLimits> = DEFAULT_DECODE_LIMITS): Promise<ImageHeader> {
+/**
+ * The checks that need no decoder: bytes at all, not empty, not over `maxBytes`. Throws
+ * ImageError. (The hash pool runs them before copying bytes to a worker.)
+ */
+export function checkImageBytes(bytes: Uint8Array, limits: Readonly<DecodeLimits> = DEFAULT_DECODE_LIMITS): void {
   if (!(bytes instanceof Uint8Array)) throw new ImageError('corrupt', 'image must be bytes');
   if (bytes.length === 0) throw new ImageError('empty', 'image is empty');
   if (bytes.length > limits.maxBytes) throw new ImageError('too_many_bytes', `image is ${bytes.length} bytes, the limit is ${limits.maxBytes}`);
+}
+
+/** Reads and checks the header (no pixel decoded). Throws ImageError. */
+export async function probeImage(bytes: Uint8Array, limits: Readonly<DecodeLimits> = DEFAULT_DECODE_LIMITS): Promise<ImageHeader> {
+  checkImageBytes(bytes, limits);
   let meta: Metadata;
   try {
     // Header only (no pixel decoded), without libvips' pixel limit so that an oversize image is

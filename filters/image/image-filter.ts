@@ -9,18 +9,22 @@
  *  - Too slow (timeout, budget), busy or closed: the pipeline applies `onFailure` — `hold` by
  *    default, never `pass`: images fail closed (DESIGN.md), text is unaffected.
  *
- * Where the time goes (so the event loop stays free): header read and decode in libuv's threadpool
- * (sharp); hashing and index queries in JS, run in slices of ≤ SLICE_MS that yield to the event
- * loop (slices.ts). `ctx.signal` stops the work at the next slice.
+ * Where the time goes (so the event loop stays free): decode and hashing in a pool of worker
+ * threads (hash-pool.ts; a crashed or stuck worker fails its images closed and is replaced); only
+ * the index queries run on the event loop, in slices of ≤ SLICE_MS that yield (slices.ts).
+ * `ctx.signal` cancels the image in its worker and stops the matching at the next slice. With
+ * `hashWorkers: 0` the decode runs from the event loop (threadpool) and the hashing on it, in slices:
+ * the path before the pool, kept as the benchmark's baseline (BENCHMARKS.md #5).
  */
 import type { FailureDirection, Filter, FilterContext, Finding, PipelineMessage, Verdict } from '../pipeline.ts';
 import { Banks, matchScore, type BankMatch } from './banks.ts';
-import type { BlockhashResult } from './blockhash.ts';
-import { decodeForHashing, resolveDecodeLimits, type DecodeLimits, type DecodedImage } from './decode.ts';
+import { decodeForHashing, resolveDecodeLimits, type DecodeLimits } from './decode.ts';
 import { hash256ToHex, type Hash256 } from './hash256.ts';
 import { isImageError } from './image-error.ts';
+import { HashPool, HASH_WORKERS, type HashPoolOptions } from './hash-pool.ts';
+import type { HashJobResult } from './hash-job.ts';
 import { hashRgbaSteps } from './hash-pixels.ts';
-import { PDQ_QUALITY_DISCARD_AT_OR_BELOW, type PdqDihedralResult } from './pdq.ts';
+import { PDQ_QUALITY_DISCARD_AT_OR_BELOW } from './pdq.ts';
 import { abortError, runSliced, runToEnd, SLICE_MS, type Steps } from './slices.ts';
 
 /**
@@ -50,6 +54,13 @@ export interface ImageFilterOptions {
   maxInFlight?: number;
   /** Longest JS slice before yielding to the event loop. */
   sliceMs?: number;
+  /**
+   * Worker threads that decode and hash (default HASH_WORKERS: cores − 1). 0: no pool — decode
+   * from the event loop and hash on it in slices (the benchmark's baseline; not for production).
+   */
+  hashWorkers?: number;
+  /** Pool tuning beyond its size (queue bound, stuck-worker limit, niceness; tests: the worker module). */
+  hashPool?: Omit<HashPoolOptions, 'size' | 'limits'>;
 }
 
 /** The hashes of one image, as hex (what admin tools and the audit log see). */
@@ -80,8 +91,13 @@ export interface ImageFilter {
   banks: Banks;
   /** Decode and hash (for `hashes:add { image }`, tooling, the audit log). Throws ImageError. */
   hashImage(bytes: Uint8Array, signal?: AbortSignal): Promise<ImageHashes>;
-  /** Stops: in-flight work ends at its next slice, later checks fail (→ onFailure). */
-  close(): void;
+  /** The worker pool (undefined with `hashWorkers: 0`): `stats()` for metrics. */
+  hashPool: HashPool | undefined;
+  /**
+   * Stops: in-flight images fail (→ onFailure), later checks fail, the workers are terminated;
+   * resolves once every worker has exited.
+   */
+  close(): Promise<void>;
 }
 
 /** The error a drop carries when an enabled bank matched. */
@@ -131,12 +147,6 @@ export function matchFrame(banks: Banks, frame: FrameHashes, filterName = 'image
   return verdictForMatches(runToEnd(matchSteps(banks, frame)), filterName);
 }
 
-interface Hashed {
-  decoded: DecodedImage;
-  pdq: PdqDihedralResult;
-  blockhash: BlockhashResult;
-}
-
 export function createImageFilter(options: ImageFilterOptions = {}): ImageFilter {
   const name = options.name ?? 'image';
   const timeoutMs = options.timeoutMs ?? IMAGE_TIMEOUT_MS;
@@ -147,25 +157,32 @@ export function createImageFilter(options: ImageFilterOptions = {}): ImageFilter
   // Images fail closed: a configuration that would deliver unchecked images is refused.
   if (onFailure !== 'hold' && onFailure !== 'drop') throw new RangeError(`image filter: onFailure must be 'hold' or 'drop' (images fail closed), got ${String(onFailure)}`);
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`image filter: maxInFlight must be a positive integer, got ${maxInFlight}`);
+  const hashWorkers = options.hashWorkers ?? HASH_WORKERS;
+  if (!Number.isInteger(hashWorkers) || hashWorkers < 0) throw new RangeError(`image filter: hashWorkers must be a non-negative integer, got ${hashWorkers}`);
   const limits = resolveDecodeLimits(options.limits);
   const banks = options.banks ?? new Banks();
   const closing = new AbortController();
+  const pool = hashWorkers > 0 ? new HashPool({ ...options.hashPool, size: hashWorkers, limits }) : undefined;
   let inFlight = 0;
+
+  /** The pre-pool path: decode through the threadpool, hash on the event loop in slices. */
+  async function hashInThread(bytes: Uint8Array, signal: AbortSignal, hashToo: boolean): Promise<HashJobResult> {
+    const { rgba, width, height, source } = await decodeForHashing(bytes, { limits, signal });
+    if (!hashToo) return { source, width, height };
+    return { source, width, height, hashes: await runSliced(hashRgbaSteps(rgba, width, height), signal, sliceMs) };
+  }
 
   const signalFor = (signal?: AbortSignal): AbortSignal => (signal ? AbortSignal.any([signal, closing.signal]) : closing.signal);
 
-  async function hash(bytes: Uint8Array, signal: AbortSignal): Promise<Hashed>;
-  async function hash(bytes: Uint8Array, signal: AbortSignal, hashToo: boolean): Promise<Hashed | undefined>;
-  async function hash(bytes: Uint8Array, signal: AbortSignal, hashToo = true): Promise<Hashed | undefined> {
+  async function hash(bytes: Uint8Array, signal: AbortSignal, hashToo = true): Promise<HashJobResult> {
     if (closing.signal.aborted) throw new Error(`${name} filter is closed`);
     if (inFlight >= maxInFlight) throw new Error(`${name} filter busy: ${inFlight} images in flight`);
     inFlight++;
     try {
-      const decoded = await decodeForHashing(bytes, { limits, signal });
-      if (!hashToo) return undefined;
-      const { rgba, width, height } = decoded;
-      const { pdq, blockhash } = await runSliced(hashRgbaSteps(rgba, width, height), signal, sliceMs);
-      return { decoded, pdq, blockhash };
+      const r = pool ? await pool.run(bytes, { hash: hashToo, signal }) : await hashInThread(bytes, signal, hashToo);
+      if (signal.aborted) throw abortError(signal);
+      if (hashToo && !r.hashes) throw new Error(`${name} filter: no hashes for an image that was to be hashed`);
+      return r;
     } finally {
       inFlight--;
     }
@@ -177,15 +194,16 @@ export function createImageFilter(options: ImageFilterOptions = {}): ImageFilter
     // With every bank empty there is nothing to match: decode only (images that cannot be decoded
     // are still refused), skip the hashing.
     const match = banks.hasHashes('pdq') || banks.hasHashes('blockhash');
-    let h: Hashed | undefined;
+    let h: HashJobResult;
     try {
       h = await hash(msg.image, signal, match);
     } catch (err) {
       if (isImageError(err)) return { action: 'drop', error: { code: err.code, message: err.message, reason: err.reason } };
-      throw err; // abort, busy, closed: the pipeline applies onFailure
+      throw err; // abort, busy, closed, worker lost or stuck: the pipeline applies onFailure
     }
-    if (!h) return { action: 'pass' };
-    const frame: FrameHashes = { pdq: h.pdq.hashes, pdqQuality: h.pdq.quality, blockhash: h.blockhash.hash, blockhashLowQuality: h.blockhash.lowQuality };
+    if (!h.hashes) return { action: 'pass' };
+    const { pdq, blockhash } = h.hashes;
+    const frame: FrameHashes = { pdq: pdq.hashes, pdqQuality: pdq.quality, blockhash: blockhash.hash, blockhashLowQuality: blockhash.lowQuality };
     const matches = await runSliced(matchSteps(banks, frame), signal, sliceMs);
     if (signal.aborted) throw abortError(signal);
     return verdictForMatches(matches, name);
@@ -203,19 +221,22 @@ export function createImageFilter(options: ImageFilterOptions = {}): ImageFilter
   return {
     filter,
     banks,
+    hashPool: pool,
     async hashImage(bytes: Uint8Array, signal?: AbortSignal): Promise<ImageHashes> {
       const h = await hash(bytes, signalFor(signal));
+      const { pdq, blockhash } = h.hashes!;
       return {
-        pdq: hash256ToHex(h.pdq.hashes[0]!),
-        pdqQuality: h.pdq.quality,
-        blockhash: h.blockhash.hex,
-        blockhashQuality: h.blockhash.quality,
-        width: h.decoded.source.width,
-        height: h.decoded.source.height,
+        pdq: hash256ToHex(pdq.hashes[0]!),
+        pdqQuality: pdq.quality,
+        blockhash: blockhash.hex,
+        blockhashQuality: blockhash.quality,
+        width: h.source.width,
+        height: h.source.height,
       };
     },
-    close(): void {
+    async close(): Promise<void> {
       closing.abort(new Error(`${name} filter closed`));
+      await pool?.close();
     },
   };
 }

@@ -1,16 +1,27 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Pipeline, type FilterContext, type PipelineMessage, type PipelineResult, type Verdict } from '../../../filters/pipeline.ts';
 import { Banks } from '../../../filters/image/banks.ts';
 import { BLOCKHASH_MATCH_THRESHOLD } from '../../../filters/image/blockhash.ts';
 import { decodeForHashing } from '../../../filters/image/decode.ts';
 import { hamming256, hammingHex, hexToHash256 } from '../../../filters/image/hash256.ts';
-import { createImageFilter, matchFrame, IMAGE_TIMEOUT_MS } from '../../../filters/image/image-filter.ts';
+import { createImageFilter as newImageFilter, matchFrame, IMAGE_TIMEOUT_MS, type ImageFilter } from '../../../filters/image/image-filter.ts';
 import { PDQ_MATCH_THRESHOLD, pdqDihedralFromPixels } from '../../../filters/image/pdq.ts';
 import { dihedralVariants, flatJpeg, scene, sceneJpeg, variants } from './fixtures.ts';
 
 const msg = (image?: Uint8Array): PipelineMessage => ({ kind: 'image', id: 'm1', room: 'r', userId: 'u', ...(image ? { image } : {}) });
 const ctx = (deadlineMs = 1000, signal = new AbortController().signal): FilterContext => ({ deadlineMs, signal });
 const budget = { text: 10, image: 1000 };
+
+// Every filter starts hash workers: close them after each test (the shared one after the file).
+const open: ImageFilter[] = [];
+const createImageFilter = (opts?: Parameters<typeof newImageFilter>[0]) => {
+  const f = newImageFilter(opts);
+  open.push(f);
+  return f;
+};
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((f) => f.close()));
+});
 
 async function setup(opts: Parameters<typeof createImageFilter>[0] = {}) {
   const f = createImageFilter({ timeoutMs: 1000, ...opts });
@@ -138,10 +149,11 @@ describe('image filter', () => {
   it('refuses work beyond maxInFlight (held), and after close()', async () => {
     const f = createImageFilter({ timeoutMs: 1000, maxInFlight: 1 });
     const img = await sceneJpeg(5);
+    await f.hashPool!.ready(); // so the first image is not held waiting for the worker to load
     const p = new Pipeline([f.filter], { budgetMs: budget });
     const [a, b] = (await Promise.all([p.run(msg(img)), p.run(msg(img))])) as PipelineResult[];
     expect([a!.action, b!.action].sort()).toEqual(['hold', 'pass']);
-    f.close();
+    await f.close();
     expect(((await p.run(msg(img))) as PipelineResult).action).toBe('hold');
     await expect(f.hashImage(img)).rejects.toThrow(/closed/);
   });
@@ -171,7 +183,8 @@ describe('image filter', () => {
 });
 
 describe('matching re-uploaded copies (generated scenes)', () => {
-  const f = createImageFilter({ timeoutMs: 5000 });
+  const f = newImageFilter({ timeoutMs: 5000 });
+  afterAll(() => f.close());
   const seeds = [1, 2, 3];
 
   it.each(seeds)('scene %i: re-encoded, resized, brightened, 1%-cropped and re-formatted copies stay within both thresholds', async (seed) => {
