@@ -4,10 +4,13 @@
  * Two stages, because nearly every long chat line is sent once, by one user:
  *
  * 1. A fixed-size sketch (typed arrays, nothing allocated per message): each long message writes
- *    its signature (16 bits per bin) into a ring, and its BANDS band keys (fingerprint.ts) into
- *    their slots with its ring position, sender, room, message id and time. A later message from
- *    ANOTHER user that finds one of its band keys in the sketch within the window, and whose
- *    signature is similar enough to the one in the ring, starts stage 2. (One band alone is weak
+ *    its signature (16 bits per bin), sender, room, message id and time into a ring, and its BANDS
+ *    band keys (fingerprint.ts) into their slots with its sequence number (which names its ring
+ *    place). A later message from ANOTHER user that finds one of its band keys in the sketch within
+ *    the window, and whose signature is similar enough to the one in the ring, starts stage 2.
+ *    Laid out for the cache, since every long message probes and writes BANDS random slots: a slot
+ *    is two adjacent int32s (key, sequence), one cache line per probe; what a message is (sender,
+ *    room, id, time, signature) is written once, in ring order. (One band alone is weak
  *    evidence: chat lines built from common words share 4-bin bands with some earlier line all
  *    the time — measured, nearly every line on a small vocabulary — so the full signature
  *    decides.) A slot is overwritten by the next key that hashes there: first sightings are
@@ -15,7 +18,10 @@
  *    rates; a raid repeats its text fast enough not to be forgotten.
  * 2. A group candidate (an entry, bounded LRU): the texts seen from ≥ 2 accounts. The entry keeps
  *    a representative signature (a later message joins only if similar enough to it) and the
- *    distinct users within the window with room and message id.
+ *    distinct users within the window with room and message id. A small table keeps, per bucket
+ *    of band keys, when an entry filed there was last seen: a band whose bucket has seen nothing
+ *    within the window skips the entry index (no live entry can be filed under it) — the bands of
+ *    ordinary lines, and of lines whose entry went stale.
  *    When the users in one room reach `coordRoomUsers`, or all users reach `coordGlobalUsers`,
  *    the entry becomes a group: this message and every later one matching it — in any room,
  *    while the campaign goes on (a sighting within the window) — are refused.
@@ -100,26 +106,36 @@ export interface Shipment {
 
 const EMPTY_KEY = -1;
 const BIN16 = 0xffff;
+/** Buckets of the last-seen table (256 KB). */
+const SEEN_BUCKETS = 1 << 16;
+const SEEN_MASK = SEEN_BUCKETS - 1;
+/** Its times are in units of 1024 ms since `epoch`, rounded up (an upper bound), in an int32. */
+const SEEN_UNIT_MS = 1024;
+const SEEN_NEVER = -0x80000000;
 
 export class Coordination {
   private readonly slotMask: number;
-  private readonly skKey: Int32Array;
-  private readonly skAt: Float64Array;
-  private readonly skUser: string[];
-  private readonly skRoom: string[];
-  private readonly skMsg: string[];
-  /** Ring position and sequence number of the message a slot was written by. */
-  private readonly skPos: Int32Array;
-  private readonly skSeq: Float64Array;
-  /** The last messages' signatures, 16 bits per bin (a 1/65536 chance that two different bin
-   *  values look equal: negligible next to the estimate's own error). */
+  /** Per slot, adjacent: the band key (EMPTY_KEY: none) and the sequence number (int32) of the
+   *  message that wrote it. */
+  private readonly slots: Int32Array;
+  /** Per ring place (one per filed message, in order): its sequence number, signature (16 bits
+   *  per bin: a 1/65536 chance that two different bin values look equal, negligible next to the
+   *  estimate's own error), time, sender, room and message id. */
+  private readonly ringSeq: Int32Array;
   private readonly ringSig: Uint16Array;
-  private readonly ringSeq: Float64Array;
+  private readonly ringAt: Float64Array;
+  private readonly ringUser: string[];
+  private readonly ringRoom: string[];
+  private readonly ringMsg: string[];
   private readonly ringMask: number;
   private seq = 0;
   private readonly minEqual: number;
   /** Candidates: band key → entry (each entry under each of its keys). */
   private readonly entries: Lru<number, CoordEntry>;
+  /** Per bucket `key & SEEN_MASK`: an upper bound of `lastAt` of every entry ever filed under a
+   *  key of the bucket (SEEN_UNIT_MS units since `epoch`). Below the window: no entry to look up. */
+  private readonly seen = new Int32Array(SEEN_BUCKETS).fill(SEEN_NEVER);
+  private epoch = NaN;
   private readonly dirty = new Set<CoordEntry>();
   /** Sightings of texts without an entry, waiting for the sync: keys ×BANDS, userId, at, room, msgId. */
   private loose: (string | number)[] = [];
@@ -132,18 +148,17 @@ export class Coordination {
   ) {
     const slots = 2 ** Math.ceil(Math.log2(capacity.coordinationSketch));
     this.slotMask = slots - 1;
-    this.skKey = new Int32Array(slots).fill(EMPTY_KEY);
-    this.skAt = new Float64Array(slots);
-    this.skUser = new Array<string>(slots).fill('');
-    this.skRoom = new Array<string>(slots).fill('');
-    this.skMsg = new Array<string>(slots).fill('');
-    this.skPos = new Int32Array(slots);
-    this.skSeq = new Float64Array(slots).fill(-1);
+    this.slots = new Int32Array(slots * 2);
+    for (let s = 0; s < slots; s++) this.slots[s * 2] = EMPTY_KEY;
     // One ring place per message, BANDS slots per message: the ring outlives what the slots can point at.
     const ring = 2 ** Math.ceil(Math.log2(Math.max(2, slots / BANDS)));
     this.ringMask = ring - 1;
+    this.ringSeq = new Int32Array(ring).fill(-1);
     this.ringSig = new Uint16Array(ring * SIG_BINS);
-    this.ringSeq = new Float64Array(ring).fill(-1);
+    this.ringAt = new Float64Array(ring);
+    this.ringUser = new Array<string>(ring).fill('');
+    this.ringRoom = new Array<string>(ring).fill('');
+    this.ringMsg = new Array<string>(ring).fill('');
     this.minEqual = Math.ceil(limits.coordJaccard * SIG_BINS - 1e-9);
     this.entries = new Lru(capacity.coordination);
   }
@@ -161,39 +176,45 @@ export class Coordination {
   observe(sig: Signature, userId: string, room: string, msgId: string, now: number): CoordHit | undefined {
     const cutoff = now - this.limits.coordWindowMs;
     const keys = this.keys;
+    if (this.epoch !== this.epoch) this.epoch = now;
+    // A bucket last seen before this unit holds no entry within the window.
+    const liveUnit = Math.floor((cutoff - this.epoch) / SEEN_UNIT_MS);
     let e: CoordEntry | undefined;
     for (let b = 0; b < BANDS; b++) {
       const key = bandKey(sig, b);
       keys[b] = key;
-      if (e !== undefined) continue;
+      if (e !== undefined || this.seen[key & SEEN_MASK]! < liveUnit) continue;
       const c = this.entries.get(key);
       if (c !== undefined && c.lastAt >= cutoff && (c.rep === undefined || similarityAtLeast(c.rep, sig, this.limits.coordJaccard) >= 0)) e = c;
     }
     if (e === undefined) {
       // Stage 1: has another user sent this text recently?
-      let slot = -1;
+      const slots = this.slots;
+      let pos = -1;
       for (let b = 0; b < BANDS; b++) {
-        const s = keys[b]! & this.slotMask;
-        if (this.skKey[s] === keys[b] && this.skAt[s]! >= cutoff && this.skUser[s] !== userId && this.ringMatches(s, sig)) {
-          slot = s;
+        const s = (keys[b]! & this.slotMask) * 2;
+        if (slots[s] !== keys[b]) continue;
+        const seq = slots[s + 1]!;
+        const p = seq & this.ringMask;
+        if (this.ringSeq[p] === seq && this.ringAt[p]! >= cutoff && this.ringUser[p] !== userId && this.ringMatches(p, sig)) {
+          pos = p;
           break;
         }
       }
-      if (slot === -1) {
-        const seq = this.seq++;
-        const pos = seq & this.ringMask;
-        const base = pos * SIG_BINS;
+      if (pos === -1) {
+        const seq = this.seq++ | 0;
+        const p = seq & this.ringMask;
+        const base = p * SIG_BINS;
         for (let k = 0; k < SIG_BINS; k++) this.ringSig[base + k] = sig[k]! & BIN16;
-        this.ringSeq[pos] = seq;
+        this.ringSeq[p] = seq;
+        this.ringAt[p] = now;
+        this.ringUser[p] = userId;
+        this.ringRoom[p] = room;
+        this.ringMsg[p] = msgId;
         for (let b = 0; b < BANDS; b++) {
-          const s = keys[b]! & this.slotMask;
-          this.skKey[s] = keys[b]!;
-          this.skAt[s] = now;
-          this.skUser[s] = userId;
-          this.skRoom[s] = room;
-          this.skMsg[s] = msgId;
-          this.skPos[s] = pos;
-          this.skSeq[s] = seq;
+          const s = (keys[b]! & this.slotMask) * 2;
+          slots[s] = keys[b]!;
+          slots[s + 1] = seq;
         }
         if (this.clustered && this.loose.length < this.capacity.pendingMessages * (BANDS + 4)) {
           for (let b = 0; b < BANDS; b++) this.loose.push(keys[b]!);
@@ -202,11 +223,11 @@ export class Coordination {
         return undefined;
       }
       e = this.promote(keys.slice(), sig.slice(), now);
-      e.members.push({ userId: this.skUser[slot]!, at: this.skAt[slot]!, room: this.skRoom[slot]!, msgId: this.skMsg[slot]! });
+      e.members.push({ userId: this.ringUser[pos]!, at: this.ringAt[pos]!, room: this.ringRoom[pos]!, msgId: this.ringMsg[pos]! });
     } else if (e.rep === undefined) {
       e.rep = sig.slice();
     }
-    e.lastAt = now;
+    this.touch(e, now);
     const m = e.find(userId);
     if (m) {
       if (m.room !== room) e.version++;
@@ -225,10 +246,8 @@ export class Coordination {
     return this.detect(e, room, cutoff);
   }
 
-  /** Whether the message that wrote sketch slot `s` is still in the ring and similar to `sig`. */
-  private ringMatches(s: number, sig: Signature): boolean {
-    const pos = this.skPos[s]!;
-    if (this.ringSeq[pos] !== this.skSeq[s]) return false; // overwritten since
+  /** Whether the signature at ring place `pos` is similar to `sig`. */
+  private ringMatches(pos: number, sig: Signature): boolean {
     const base = pos * SIG_BINS;
     let miss = 0;
     const allowed = SIG_BINS - this.minEqual;
@@ -240,8 +259,27 @@ export class Coordination {
 
   private promote(keys: number[], rep: Signature | undefined, now: number): CoordEntry {
     const e = new CoordEntry(keys, rep, now);
-    for (const k of keys) this.entries.set(k, e);
+    for (const k of keys) this.file(k, e);
     return e;
+  }
+
+  /** Files `e` under `key` in the entry index and the last-seen table. */
+  private file(key: number, e: CoordEntry): void {
+    this.entries.set(key, e);
+    this.markSeen(key, e.lastAt);
+  }
+
+  /** Entry `e` was seen at `at`: its `lastAt` and the last-seen table follow. */
+  private touch(e: CoordEntry, at: number): void {
+    e.lastAt = at;
+    for (let i = 0; i < e.keys.length; i++) this.markSeen(e.keys[i]!, at);
+  }
+
+  private markSeen(key: number, at: number): void {
+    if (this.epoch !== this.epoch) this.epoch = at;
+    const unit = Math.min(0x7fffffff, Math.max(SEEN_NEVER + 1, Math.ceil((at - this.epoch) / SEEN_UNIT_MS)));
+    const b = key & SEEN_MASK;
+    if (this.seen[b]! < unit) this.seen[b] = unit;
   }
 
   /** Counts the entry's users in the window; makes it a group at a threshold. */
@@ -376,7 +414,7 @@ export class Coordination {
         entry.members.push(r);
       } else continue;
       entry.version++;
-      if (r.at > entry.lastAt) entry.lastAt = r.at;
+      if (r.at > entry.lastAt) this.touch(entry, r.at);
     }
   }
 }

@@ -21,6 +21,7 @@
  *   J = 0.3: 0.05); candidates are then checked against the full signature (coordination.ts).
  */
 
+/** A power of two (bins are picked by the top bits of a hash, and indices wrap with a mask). */
 export const SIG_BINS = 32;
 export const BANDS = 6;
 const ROWS = 4;
@@ -101,124 +102,141 @@ export class Fingerprinter {
   hasSig = false;
   readonly sig: Signature = new Array<number>(SIG_BINS).fill(EMPTY_BIN);
 
-  private h1 = 0;
-  private h2 = 0;
-  private last = -1;
-  private rep = 0;
-  private pendingSep = false;
-  private s0 = 0;
-  private s1 = 0;
-  private wantSig = false;
-
   /** Fingerprints `text`; the signature only when its normalised length reaches `sigMinChars`
    *  (`Infinity`: never, and the shingling is skipped). */
   compute(text: string, sigMinChars: number): this {
-    this.h1 = 0x811c9dc5;
-    this.h2 = 0x9747b28c;
-    this.length = 0;
-    this.last = -1;
-    this.rep = 0;
-    this.pendingSep = false;
-    this.wantSig = Number.isFinite(sigMinChars);
-    this.sig.fill(EMPTY_BIN);
-    let ascii = true;
-    for (let i = 0; i < text.length; i++) {
-      if (text.charCodeAt(i) > 127) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      for (let i = 0; i < text.length; i++) {
-        let c = text.charCodeAt(i);
-        if (c >= 65 && c <= 90) c += 32;
-        else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) c = SEP;
-        this.put(c);
-      }
-    } else {
-      const s = text.normalize('NFKD').toLowerCase();
-      for (let i = 0; i < s.length; i++) {
-        let c = s.charCodeAt(i);
-        if (c < 128) {
-          if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) c = SEP;
-        } else if (isIgnorable(c)) {
-          if (c === 0xdb40) i++; // and its low surrogate
-          continue;
-        } else if (isSeparator(c)) {
-          c = SEP;
-        } else {
-          c = CONFUSABLES.get(c) ?? c;
-        }
-        this.put(c);
-      }
-    }
+    const wantSig = Number.isFinite(sigMinChars);
+    // ASCII text (most chat) is read as it is; the first character beyond ASCII restarts the
+    // pass on the text's compatibility decomposition, lower-cased.
+    if (!this.pass(text, wantSig, true)) this.pass(text.normalize('NFKD').toLowerCase(), wantSig, false);
     if (this.length === 0) {
       // Nothing but punctuation ("???" vs "!!!"): hash the raw text so those stay distinct.
-      for (let i = 0; i < text.length; i++) this.mix(text.charCodeAt(i));
-      this.length = 0;
+      let h1 = 0x811c9dc5;
+      let h2 = 0x9747b28c;
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        h1 = Math.imul(h1 ^ c, 0x01000193);
+        const h = Math.imul(h2 ^ c, 0x5bd1e995);
+        h2 = h ^ (h >>> 15);
+      }
+      this.exact = (h1 >>> 0) * 0x200000 + (h2 >>> 11);
     }
-    this.exact = (this.h1 >>> 0) * 0x200000 + (this.h2 >>> 11);
     this.hasSig = this.length >= sigMinChars && this.length >= 3;
     if (this.hasSig) densify(this.sig);
     return this;
   }
 
-  private put(c: number): void {
-    if (c === SEP) {
-      if (this.length > 0) this.pendingSep = true;
-      return;
-    }
-    if (this.pendingSep) {
-      this.pendingSep = false;
-      this.emit(SEP);
-    }
-    if (c === this.last) {
-      if (++this.rep > 2) return;
-    } else {
-      this.rep = 1;
-    }
-    this.emit(c);
-  }
-
-  private emit(c: number): void {
-    this.last = c;
-    this.mix(c);
-    const len = ++this.length;
-    if (len <= MAX_SHINGLE_CHARS && this.wantSig) {
-      if (len >= 3) {
-        const h = fmix32(Math.imul(this.s0, 0x3c6ef372) ^ Math.imul(this.s1, 0x9e3779b1) ^ c);
-        const bin = h >>> BIN_SHIFT;
-        const v = h & BIN_MASK;
-        if (v < this.sig[bin]!) this.sig[bin] = v;
+  /**
+   * One pass of normalisation, hashing and shingling over `s`, all state in locals. With
+   * `asciiOnly`, gives up (returns false, fields untouched) at the first non-ASCII character.
+   * Per character: separators collapse to one SEP between content (none leading or trailing), a
+   * run of one character is cut to two, every emitted character is mixed into both hashes and,
+   * from the third on (up to MAX_SHINGLE_CHARS), its 3-gram into the signature.
+   */
+  private pass(s: string, wantSig: boolean, asciiOnly: boolean): boolean {
+    const sig = this.sig;
+    let h1 = 0x811c9dc5;
+    let h2 = 0x9747b28c;
+    let length = 0;
+    let last = -1;
+    let rep = 0;
+    let pendingSep = false;
+    let s0 = 0;
+    let s1 = 0;
+    let filled = false;
+    const n = s.length;
+    for (let i = 0; i < n; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 128) {
+        if (c >= 65 && c <= 90) c += 32;
+        else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) c = SEP;
+      } else if (asciiOnly) {
+        return false;
+      } else if (isIgnorable(c)) {
+        if (c === 0xdb40) i++; // and its low surrogate
+        continue;
+      } else if (isSeparator(c)) {
+        c = SEP;
+      } else {
+        c = CONFUSABLES.get(c) ?? c;
       }
-      this.s0 = this.s1;
-      this.s1 = c;
+      if (c === SEP) {
+        if (length > 0) pendingSep = true;
+        continue;
+      }
+      // Emits SEP first when one is pending (a SEP differs from c, so c then starts a run), then c.
+      let e = c;
+      if (pendingSep) {
+        pendingSep = false;
+        e = SEP;
+        rep = 1;
+      } else if (c === last) {
+        if (++rep > 2) continue;
+      } else {
+        rep = 1;
+      }
+      for (;;) {
+        last = e;
+        h1 = Math.imul(h1 ^ e, 0x01000193);
+        const h = Math.imul(h2 ^ e, 0x5bd1e995);
+        h2 = h ^ (h >>> 15);
+        const len = ++length;
+        if (len <= MAX_SHINGLE_CHARS && wantSig) {
+          if (len >= 3) {
+            if (!filled) {
+              for (let k = 0; k < SIG_BINS; k++) sig[k] = EMPTY_BIN;
+              filled = true;
+            }
+            // fmix32, written out: a call returning a uint32 may box it.
+            let g = Math.imul(s0, 0x3c6ef372) ^ Math.imul(s1, 0x9e3779b1) ^ e;
+            g ^= g >>> 16;
+            g = Math.imul(g, 0x85ebca6b);
+            g ^= g >>> 13;
+            g = Math.imul(g, 0xc2b2ae35);
+            g ^= g >>> 16;
+            const bin = g >>> BIN_SHIFT;
+            const v = g & BIN_MASK;
+            if (v < sig[bin]!) sig[bin] = v;
+          }
+          s0 = s1;
+          s1 = e;
+        }
+        if (e === c) break;
+        e = c;
+      }
     }
-  }
-
-  private mix(c: number): void {
-    this.h1 = Math.imul(this.h1 ^ c, 0x01000193);
-    let h = Math.imul(this.h2 ^ c, 0x5bd1e995);
-    h ^= h >>> 15;
-    this.h2 = h;
+    if (!filled) for (let k = 0; k < SIG_BINS; k++) sig[k] = EMPTY_BIN;
+    this.exact = (h1 >>> 0) * 0x200000 + (h2 >>> 11);
+    this.length = length;
+    return true;
   }
 }
 
 /** Rotation densification: an empty bin takes the next non-empty bin's value (circularly) mixed
- *  with its distance, so equal sets stay equal and a borrowed value is not the bin's own. */
+ *  with its distance, so equal sets stay equal and a borrowed value is not the bin's own.
+ *  One backward sweep from the first non-empty bin: "the next non-empty bin" is carried along. */
 function densify(sig: Signature): void {
-  let empty = 0; // bit k: bin k was empty (32 bins: one int)
-  for (let k = 0; k < SIG_BINS; k++) if (sig[k] === EMPTY_BIN) empty |= 1 << k;
-  if (empty === 0 || empty === -1) return;
+  let first = -1;
+  let empties = 0;
   for (let k = 0; k < SIG_BINS; k++) {
-    if (!(empty & (1 << k))) continue;
-    for (let d = 1; d < SIG_BINS; d++) {
-      const j = (k + d) % SIG_BINS;
-      if (!(empty & (1 << j))) {
-        sig[k] = (fmix32(sig[j]! ^ Math.imul(d, 0x9e3779b1)) & SMI_MASK) | 0x08000000;
-        break;
-      }
+    if (sig[k] === EMPTY_BIN) empties++;
+    else if (first < 0) first = k;
+  }
+  if (empties === 0 || first < 0) return;
+  // Walk backwards (circularly) from just before `first`: `next` is the nearest non-empty bin
+  // after the current one, `value` its original value. Filled bins keep their own value.
+  let next = first;
+  let value = sig[first]!;
+  for (let step = 1; step < SIG_BINS; step++) {
+    const k = (first - step) & (SIG_BINS - 1);
+    const v = sig[k]!;
+    if (v !== EMPTY_BIN) {
+      next = k;
+      value = v;
+      continue;
     }
+    const d = (next - k) & (SIG_BINS - 1);
+    sig[k] = (fmix32(value ^ Math.imul(d, 0x9e3779b1)) & SMI_MASK) | 0x08000000;
   }
 }
 

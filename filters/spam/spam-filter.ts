@@ -124,6 +124,9 @@ class UserState implements LruItem {
   /** Recent accepted texts (ring of `duplicateHistory`). */
   history: HistoryItem[] | undefined = undefined;
   historyNext = 0;
+  /** Latest `at` ever written to `history`: when it is out of the window, every item is, and
+   *  the duplicate check needs to look at none of them (most users, most of the time). */
+  historyNewest = -Infinity;
   refusals = 0;
   refusalsSince = 0;
   lastViolationAt = -Infinity;
@@ -309,8 +312,8 @@ export function createSpamFilter(opts: SpamFilterOptions): SpamFilter {
     fp.compute(text, sigMinChars);
     const nearOk = fp.hasSig && fp.length >= limits.nearDuplicateMinChars;
     const hist = user.history;
-    if (hist !== undefined) {
-      const since = t - limits.duplicateWindowMs;
+    const since = t - limits.duplicateWindowMs;
+    if (hist !== undefined && user.historyNewest >= since) {
       let near: HistoryItem | undefined;
       let nearScore = 0;
       for (let i = 0; i < hist.length; i++) {
@@ -331,6 +334,7 @@ export function createSpamFilter(opts: SpamFilterOptions): SpamFilter {
       const hit = coordination.observe(fp.sig, user.id, msg.room, msg.id, t);
       if (hit) return coordinated(msg, user, t, hit);
     }
+    if (t > user.historyNewest) user.historyNewest = t;
     if (hist !== undefined && hist.length >= limits.duplicateHistory) {
       // Full ring: overwrite the oldest in place (no allocation once a user is warm).
       const old = hist[user.historyNext]!;

@@ -136,6 +136,14 @@ describe('spam filter rules (injected clock, no Redis)', () => {
       expected: [...times(7, () => 'pass'), 'blocked:spam:coordinated', 'blocked:spam:coordinated'],
     },
     {
+      rule: 'coordinated: a text seen again long after its candidate went stale is counted afresh',
+      run: (h) => [
+        ...times(2, (i) => outcome(h.send(`early${i}`, LONG))),
+        ...times(6, (i) => (h.advance(i === 0 ? 120_000 : 1000), outcome(h.send(`bot${i}`, `${LONG} ${i}`)))),
+      ],
+      expected: ['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'blocked:spam:coordinated', 'blocked:spam:coordinated'],
+    },
+    {
       rule: 'coordinated: not for short texts ("gg" from everyone), not after the window',
       run: (h) => [...times(10, (i) => outcome(h.send(`fan${i}`, 'gg wp'))), ...times(6, (i) => (h.advance(61_000), outcome(h.send(`late${i}`, LONG))))],
       expected: times(16, () => 'pass'),
