@@ -95,40 +95,19 @@ function canonicalize(input: string): Canonical {
     }
   }
   s = s.toLowerCase();
-  const marks: number[] = [];
-  const parts: string[] = [];
-  let outLen = 0;
-  let copyFrom = 0; // s[copyFrom, i) is still to be copied to the output
+  const out = OUT.reset(s);
   const n = s.length;
   let i = 0;
-  // flush/emit are written out where used: closures made per call cost more than the scan
-  // (tsx wraps every named one in a __name() call).
   while (i < n) {
     const c = s.charCodeAt(i);
     // hxxp / hxxps → http / https
     if (c === 104 && s.charCodeAt(i + 1) === 120 && s.charCodeAt(i + 2) === 120 && s.charCodeAt(i + 3) === 112) {
-      if (i > copyFrom) {
-        parts.push(s.slice(copyFrom, i));
-        outLen += i - copyFrom;
-      }
-      marks.push(outLen);
-      parts.push('http');
-      outLen += 4;
-      i += 4;
-      copyFrom = i;
+      i = out.replace(i, 'http', i + 4);
       continue;
     }
     // Ideographic full stop (not folded by NFKC) used as a dot.
     if (c === 0x3002) {
-      if (i > copyFrom) {
-        parts.push(s.slice(copyFrom, i));
-        outLen += i - copyFrom;
-      }
-      marks.push(outLen);
-      parts.push('.');
-      outLen += 1;
-      i += 1;
-      copyFrom = i;
+      i = out.replace(i, '.', i + 1);
       continue;
     }
     // [.] (.) {.} <.> [dot] (dot) [:] — optionally with spaces inside and around.
@@ -151,38 +130,66 @@ function canonicalize(input: string): Canonical {
         if (close === 93 || close === 41 || close === 125 || close === 62) {
           // "example [.] com": the spaces around a disguised dot go too.
           let e = i;
-          if (repl === '.') while (e > copyFrom && isSpaceCode(s.charCodeAt(e - 1))) e--;
-          if (e > copyFrom) {
-            parts.push(s.slice(copyFrom, e));
-            outLen += e - copyFrom;
-          }
-          marks.push(outLen);
-          parts.push(repl);
-          outLen += repl.length;
-          i = repl === '.' ? skipSpaces(s, j + 1) : j + 1;
-          copyFrom = i;
+          if (repl === '.') while (e > out.copyFrom && isSpaceCode(s.charCodeAt(e - 1))) e--;
+          i = out.replace(e, repl, repl === '.' ? skipSpaces(s, j + 1) : j + 1);
           continue;
         }
       }
     }
     // "example dot com": ` dot ` between a word and a common TLD.
     if (c === 32 && s.charCodeAt(i + 1) === 100 && s.charCodeAt(i + 2) === 111 && s.charCodeAt(i + 3) === 116 && s.charCodeAt(i + 4) === 32 && spelledDot(s, i)) {
-      if (i > copyFrom) {
-        parts.push(s.slice(copyFrom, i));
-        outLen += i - copyFrom;
-      }
-      marks.push(outLen);
-      parts.push('.');
-      outLen += 1;
-      i += 5;
-      copyFrom = i;
+      i = out.replace(i, '.', i + 5);
       continue;
     }
     i++;
   }
-  if (n > copyFrom) parts.push(s.slice(copyFrom, n));
-  return { text: parts.length === 1 ? parts[0]! : parts.join(''), marks };
+  return out.finish();
 }
+
+/**
+ * canonicalize's output under construction: one instance, reset per call (canonicalize is
+ * synchronous, so calls never overlap). Closures made per call would cost more than the scan
+ * (tsx also wraps every named one in a __name() call).
+ */
+class CanonicalOut {
+  private s = '';
+  private parts: string[] = [];
+  private marks: number[] = [];
+  private len = 0;
+  /** s[copyFrom, i) is still to be copied to the output. */
+  copyFrom = 0;
+
+  reset(s: string): this {
+    this.s = s;
+    this.parts = [];
+    this.marks = [];
+    this.len = 0;
+    this.copyFrom = 0;
+    return this;
+  }
+
+  /** Copies s up to `at`, writes `repl` (an undone disguise, marked) and resumes at `resume`. */
+  replace(at: number, repl: string, resume: number): number {
+    if (at > this.copyFrom) {
+      this.parts.push(this.s.slice(this.copyFrom, at));
+      this.len += at - this.copyFrom;
+    }
+    this.marks.push(this.len);
+    this.parts.push(repl);
+    this.len += repl.length;
+    this.copyFrom = resume;
+    return resume;
+  }
+
+  finish(): Canonical {
+    const { s, parts, marks } = this;
+    if (s.length > this.copyFrom) parts.push(s.slice(this.copyFrom));
+    this.s = '';
+    return { text: parts.length === 1 ? parts[0]! : parts.join(''), marks };
+  }
+}
+
+const OUT = new CanonicalOut();
 
 function skipSpaces(s: string, j: number): number {
   while (j < s.length && isSpaceCode(s.charCodeAt(j))) j++;
