@@ -6,6 +6,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** Time a child gets between SIGTERM and SIGKILL. Servers here exit at once on SIGTERM. */
@@ -305,4 +306,22 @@ export async function waitReady(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A private redis-server for a scenario (no persistence, 127.0.0.1 only), on the load
+ * generator's CPU; `logName` names its log in ctx.tmpDir. Started, not yet known to be ready.
+ */
+export async function startRedisServer(ctx: { repoRoot: string; tmpDir: string; cpus: CpuPlan }, logName: string): Promise<{ child: ManagedChild; port: number }> {
+  const port = await findFreePort();
+  const child = new ManagedChild({
+    name: 'redis-server',
+    command: 'redis-server',
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    cwd: ctx.repoRoot,
+    env: { PATH: process.env.PATH ?? '' },
+    cpu: ctx.cpus.generator,
+    logFile: join(ctx.tmpDir, logName),
+  });
+  return { child, port };
 }

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import hdr from 'hdr-histogram-js';
 import { mintToken, type MintOptions } from '../../gateway/auth.ts';
-import { findFreePort, ManagedChild, sleep, waitReady } from './proc.ts';
+import { findFreePort, ManagedChild, sleep, startRedisServer, waitReady } from './proc.ts';
 import { round4 } from './stats.ts';
 import type { BenchContext } from './types.ts';
 
@@ -120,16 +120,7 @@ export class TwoNodes {
    */
   static async start(ctx: BenchContext, tag: string, config: object): Promise<TwoNodes> {
     const secret = randomBytes(32).toString('base64url');
-    const redisPort = await findFreePort();
-    const redis = new ManagedChild({
-      name: 'redis-server',
-      command: 'redis-server',
-      args: ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      cwd: ctx.repoRoot,
-      env: { PATH: process.env.PATH ?? '' },
-      cpu: ctx.cpus.generator,
-      logFile: join(ctx.tmpDir, `${tag}-redis.log`),
-    });
+    const { child: redis, port: redisPort } = await startRedisServer(ctx, `${tag}-redis.log`);
     const configFile = join(ctx.tmpDir, `${tag}-modgate.json`);
     writeFileSync(configFile, JSON.stringify(config));
     const cluster = new TwoNodes(secret, redisPort, redis, []);

@@ -34,7 +34,7 @@ import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { FilterContext, PipelineMessage } from '../../filters/pipeline.ts';
 import { createSpamFilter, type SpamFilter } from '../../filters/spam/spam-filter.ts';
-import { findFreePort, ManagedChild, sleep } from '../lib/proc.ts';
+import { ManagedChild, sleep, startRedisServer } from '../lib/proc.ts';
 import { round4, spread } from '../lib/stats.ts';
 import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
 
@@ -255,16 +255,7 @@ const scenario: Scenario = {
   bar: BAR,
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const plan = ctx.quick ? QUICK : FULL;
-    const port = await findFreePort();
-    const redisChild = new ManagedChild({
-      name: 'redis-server',
-      command: 'redis-server',
-      args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      cwd: ctx.repoRoot,
-      env: { PATH: process.env.PATH ?? '' },
-      cpu: ctx.cpus.generator,
-      logFile: join(ctx.tmpDir, '08-redis.log'),
-    });
+    const { child: redisChild, port } = await startRedisServer(ctx, '08-redis.log');
     const clients: Redis[] = [];
     const filters: SpamFilter[] = [];
     try {
