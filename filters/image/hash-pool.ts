@@ -35,8 +35,8 @@ export const WORKER_DECODE_CONCURRENCY = 1;
  * worker's hashing and the event loop want the same core, the event loop gets it first (CFS
  * weights 335 against 1024: 3 to 1), yet the worker keeps a quarter of a fully contended core —
  * ~70 images/s at 3.5 ms of hashing each, above the 50/s we plan for. An idle core runs it at
- * full speed. (Measured on the shared VM: p99 loop-delay growth ~0.4–0.6 ms lower with a niced
- * worker than without; the noise there is of the same order.)
+ * full speed. (Measured on the shared VM with +10 against 0: p99 loop-delay growth ~0.4–0.6 ms
+ * lower; the noise there is of the same order. +5 trades a little of that for throughput.)
  */
 export const HASH_WORKER_NICENESS = 5;
 /**
