@@ -343,17 +343,26 @@ export class HashPool {
     if (!slot.killed) this.counts.crashed++;
     this.failJobs(slot, new Error(`image hash worker exited (code ${code}${slot.why ? `: ${slot.why}` : ''}); replaced`));
     if (this.closed) return;
-    // Back-off only when replacements keep failing without finishing a job.
+    this.replace();
+    this.updateRef();
+  }
+
+  /** Starts a worker in place of a lost one; back-off only while replacements keep failing without finishing a job. */
+  private replace(): void {
     const n = this.failures++;
     const delay = n === 0 ? 0 : Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** (n - 1));
     const t = setTimeout(() => {
       this.respawns.delete(t);
       if (this.closed) return;
       this.counts.restarts++;
-      this.spawn();
+      try {
+        this.spawn();
+      } catch {
+        // Could not even start a thread (resources): try again later, never throw from a timer.
+        this.replace();
+      }
     }, delay);
     this.respawns.add(t);
-    this.updateRef();
   }
 
   /**
