@@ -12,9 +12,15 @@
  *     verdict, the span in the current message, and the ids of the messages the term spans.
  *
  * Memory is bounded: at most `maxEntries` (user, room) slots, the least recently used reused
- * when full (an intrusive doubly linked list); per slot at most MAX_TAIL_MESSAGES texts and
- * TAIL_TEXT_CHARS characters. Lookups go by user id (one string per connection, its hash cached)
- * to that user's few slots, compared by room: no key string built, no room string hashed.
+ * when full; per slot at most MAX_TAIL_MESSAGES texts and TAIL_TEXT_CHARS characters. Lookups
+ * go by user id (one string per connection, its hash cached) to that user's few slots, chained
+ * and compared by room: no key string built, no room string hashed.
+ *
+ * Laid out for the cache: this runs on every message, for a different user each time, so what a
+ * slot holds is one 64-byte record (time, automaton states, last code, word starts, ring
+ * position and the lengths of its texts) rather than a dozen arrays indexed by slot; recency is
+ * a stamp per slot plus an append-only queue of (slot, stamp) — exact LRU order without touching
+ * the neighbours of a doubly linked list on every message.
  */
 
 import { EARLIER_STARTS_BITS } from './term-matcher.ts';
@@ -54,37 +60,45 @@ export interface Tail {
   ids: string[];
 }
 
+// Slot record: 64 bytes, read through three views of one buffer (offsets in each view's units).
+const REC_BYTES = 64;
+const F_AT = 0; // Float64: time of the last message
+const I_STATE = 2; // Int32 ×4: state, owner for matcher 0 then 1
+const I_LAST_CODE = 6;
+const I_STARTS = 7;
+const I_RING_START = 8;
+const I_RING_LENGTH = 9;
+const I_RING_CHARS = 10;
+/** Next slot of the same user (-1: none). */
+const I_NEXT_OF_USER = 11;
+const B_TEXT_LENGTHS = 48; // Uint8 ×MAX_TAIL_MESSAGES: length of each kept text (≤ TAIL_TEXT_CHARS)
+const F_STRIDE = REC_BYTES / 8;
+const I_STRIDE = REC_BYTES / 4;
+
 export class SplitTracker {
   readonly windowMs: number;
   readonly maxEntries: number;
-  /** user → that user's slots (one per room they wrote in recently; usually one). */
-  private readonly slots = new Map<string, number[]>();
+  /** user → the first of that user's slots (one per room they wrote in recently; usually one). */
+  private readonly first = new Map<string, number>();
   private count = 0;
-  private readonly at: Float64Array;
-  /** Per slot and matcher (0 global, 1 room): automaton state after the last message, and whose. */
-  private readonly state: Int32Array;
-  private readonly stateOwner: Int32Array;
-  /** Code of the last letter run of the recent text (-1: none). */
-  private readonly lastCode: Int32Array;
-  /** Word starts at the end of the recent text: bit i = a word starts i + 1 symbols from its end. */
-  private readonly starts: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly i32: Int32Array;
+  private readonly u8: Uint8Array;
   /**
    * Recent message texts and ids: per slot a ring of MAX_TAIL_MESSAGES entries (flat arrays, so
-   * recording a message is a few stores, not array reshaping), with its first entry, length and
-   * total characters.
+   * recording a message is a few stores, not array reshaping).
    */
   private readonly texts: string[];
   private readonly ids: string[];
-  private readonly ringStart: Uint8Array;
-  private readonly ringLength: Uint8Array;
-  private readonly ringChars: Int32Array;
   private readonly slotUser: string[];
   private readonly slotRoom: string[];
-  // LRU list over used slots: head = most recent, tail = least recent.
-  private readonly prev: Int32Array;
-  private readonly next: Int32Array;
-  private head = -1;
-  private tail = -1;
+  /** Recency: each use of a slot stamps it and appends (slot, stamp) to a queue; the oldest
+   *  queue entry whose stamp is still its slot's is the least recently used slot. */
+  private readonly stamp: Int32Array;
+  private clock = 0;
+  private readonly queue: Int32Array;
+  private qHead = 0;
+  private qLength = 0;
   private used = 0;
   // The (user, room) and slot of the last `lookup`, for the `save` that follows it.
   private current = -1;
@@ -95,20 +109,21 @@ export class SplitTracker {
     this.windowMs = opts.windowMs ?? DEFAULT_SPLIT_WINDOW_MS;
     this.maxEntries = Math.max(1, opts.maxEntries ?? DEFAULT_SPLIT_MAX_ENTRIES);
     const n = this.maxEntries;
-    this.at = new Float64Array(n);
-    this.state = new Int32Array(n * 2);
-    this.stateOwner = new Int32Array(n * 2);
-    this.lastCode = new Int32Array(n).fill(-1);
-    this.starts = new Int32Array(n);
+    const buf = new ArrayBuffer(n * REC_BYTES);
+    this.f64 = new Float64Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.u8 = new Uint8Array(buf);
+    for (let s = 0; s < n; s++) {
+      this.i32[s * I_STRIDE + I_LAST_CODE] = -1;
+      this.i32[s * I_STRIDE + I_NEXT_OF_USER] = -1;
+    }
     this.texts = new Array<string>(n * MAX_TAIL_MESSAGES).fill('');
     this.ids = new Array<string>(n * MAX_TAIL_MESSAGES).fill('');
-    this.ringStart = new Uint8Array(n);
-    this.ringLength = new Uint8Array(n);
-    this.ringChars = new Int32Array(n);
     this.slotUser = new Array<string>(n).fill('');
     this.slotRoom = new Array<string>(n).fill('');
-    this.prev = new Int32Array(n).fill(-1);
-    this.next = new Int32Array(n).fill(-1);
+    this.stamp = new Int32Array(n);
+    // Pairs; room for one entry per slot plus as many stale ones before a compaction.
+    this.queue = new Int32Array(4 * n + 4);
   }
 
   /** (user, room) pairs with a slot. */
@@ -123,16 +138,15 @@ export class SplitTracker {
   lookup(userId: string, room: string, now: number): number {
     this.currentUser = userId;
     this.currentRoom = room;
-    const mine = this.slots.get(userId);
-    let slot = -1;
-    if (mine) for (let k = 0; k < mine.length && slot < 0; k++) if (this.slotRoom[mine[k]!] === room) slot = mine[k]!;
+    let slot = this.first.get(userId) ?? -1;
+    while (slot >= 0 && this.slotRoom[slot] !== room) slot = this.i32[slot * I_STRIDE + I_NEXT_OF_USER]!;
     if (slot < 0) {
       this.current = -1;
       return -1;
     }
     this.touch(slot);
     this.current = slot;
-    if (this.ringLength[slot] === 0 || now - this.at[slot]! > this.windowMs) {
+    if (this.i32[slot * I_STRIDE + I_RING_LENGTH] === 0 || now - this.f64[slot * F_STRIDE + F_AT]! > this.windowMs) {
       // Stale: forget it, the next save starts afresh.
       this.clear(slot);
       return -1;
@@ -142,16 +156,17 @@ export class SplitTracker {
 
   /** The state matcher `owner` (its id) ended in after the slot's text, or -1 if not known. */
   stateOf(slot: number, which: 0 | 1, owner: number): number {
-    return this.stateOwner[slot * 2 + which] === owner ? this.state[slot * 2 + which]! : -1;
+    const at = slot * I_STRIDE + I_STATE + which * 2;
+    return this.i32[at + 1] === owner ? this.i32[at]! : -1;
   }
 
   lastCodeOf(slot: number): number {
-    return this.lastCode[slot]!;
+    return this.i32[slot * I_STRIDE + I_LAST_CODE]!;
   }
 
   /** Word starts at the end of the slot's text (bit i: i + 1 symbols before its end). */
   startsOf(slot: number): number {
-    return this.starts[slot]!;
+    return this.i32[slot * I_STRIDE + I_STARTS]!;
   }
 
   /** The slot's recent messages as one text, for matching them together with a new message. */
@@ -160,8 +175,9 @@ export class SplitTracker {
     let starts: number[] = [];
     let ids: string[] = [];
     const base = slot * MAX_TAIL_MESSAGES;
-    for (let k = 0; k < this.ringLength[slot]!; k++) {
-      const at = base + ((this.ringStart[slot]! + k) % MAX_TAIL_MESSAGES);
+    const r = slot * I_STRIDE;
+    for (let k = 0; k < this.i32[r + I_RING_LENGTH]!; k++) {
+      const at = base + ((this.i32[r + I_RING_START]! + k) % MAX_TAIL_MESSAGES);
       starts.push(text.length);
       ids.push(this.ids[at]!);
       text += this.texts[at]! + MESSAGE_JOINER;
@@ -186,44 +202,50 @@ export class SplitTracker {
   save(messageId: string, text: string, now: number, globalState: number, globalOwner: number, roomState: number, roomOwner: number, lastCode: number, starts: number, symbols: number): void {
     let slot = this.current;
     if (slot < 0) slot = this.allocate(this.currentUser, this.currentRoom);
+    const i32 = this.i32;
+    const r = slot * I_STRIDE;
     // The earlier text's word starts move back by this message's symbols (a fresh slot's only).
-    const earlier = this.ringLength[slot]! > 0 && symbols < EARLIER_STARTS_BITS ? this.starts[slot]! << symbols : 0;
-    this.starts[slot] = (earlier | starts) & ((1 << EARLIER_STARTS_BITS) - 1);
-    const base = slot * MAX_TAIL_MESSAGES;
-    if (this.ringLength[slot] === MAX_TAIL_MESSAGES) this.dropOldest(slot);
+    const earlier = i32[r + I_RING_LENGTH]! > 0 && symbols < EARLIER_STARTS_BITS ? i32[r + I_STARTS]! << symbols : 0;
+    i32[r + I_STARTS] = (earlier | starts) & ((1 << EARLIER_STARTS_BITS) - 1);
+    if (i32[r + I_RING_LENGTH] === MAX_TAIL_MESSAGES) this.dropOldest(slot);
     // A slice may keep its message alive (V8 slices refer to their parent): bounded by the
     // two messages a slot keeps at most, each at most the gateway's text limit.
     const kept = text.length > TAIL_TEXT_CHARS ? text.slice(-TAIL_TEXT_CHARS) : text;
-    const at = base + ((this.ringStart[slot]! + this.ringLength[slot]!) % MAX_TAIL_MESSAGES);
+    const k = (i32[r + I_RING_START]! + i32[r + I_RING_LENGTH]!) % MAX_TAIL_MESSAGES;
+    const at = slot * MAX_TAIL_MESSAGES + k;
     this.texts[at] = kept;
     this.ids[at] = messageId;
-    this.ringLength[slot]!++;
-    this.ringChars[slot]! += kept.length;
+    this.u8[slot * REC_BYTES + B_TEXT_LENGTHS + k] = kept.length;
+    i32[r + I_RING_LENGTH]!++;
+    i32[r + I_RING_CHARS]! += kept.length;
     // Drop the oldest messages while the newer ones alone have enough text.
-    while (this.ringLength[slot]! > 1 && this.ringChars[slot]! - this.texts[base + this.ringStart[slot]!]!.length >= TAIL_TEXT_CHARS) this.dropOldest(slot);
-    this.state[slot * 2] = globalState;
-    this.stateOwner[slot * 2] = globalOwner;
-    this.state[slot * 2 + 1] = roomState;
-    this.stateOwner[slot * 2 + 1] = roomOwner;
-    if (lastCode >= 0) this.lastCode[slot] = lastCode;
-    this.at[slot] = now;
+    while (i32[r + I_RING_LENGTH]! > 1 && i32[r + I_RING_CHARS]! - this.u8[slot * REC_BYTES + B_TEXT_LENGTHS + i32[r + I_RING_START]!]! >= TAIL_TEXT_CHARS) this.dropOldest(slot);
+    i32[r + I_STATE] = globalState;
+    i32[r + I_STATE + 1] = globalOwner;
+    i32[r + I_STATE + 2] = roomState;
+    i32[r + I_STATE + 3] = roomOwner;
+    if (lastCode >= 0) i32[r + I_LAST_CODE] = lastCode;
+    this.f64[slot * F_STRIDE + F_AT] = now;
     this.current = -1;
   }
 
   private dropOldest(slot: number): void {
-    const at = slot * MAX_TAIL_MESSAGES + this.ringStart[slot]!;
-    this.ringChars[slot]! -= this.texts[at]!.length;
+    const r = slot * I_STRIDE;
+    const k = this.i32[r + I_RING_START]!;
+    const at = slot * MAX_TAIL_MESSAGES + k;
+    this.i32[r + I_RING_CHARS]! -= this.u8[slot * REC_BYTES + B_TEXT_LENGTHS + k]!;
     this.texts[at] = this.ids[at] = '';
-    this.ringStart[slot] = (this.ringStart[slot]! + 1) % MAX_TAIL_MESSAGES;
-    this.ringLength[slot]!--;
+    this.i32[r + I_RING_START] = (k + 1) % MAX_TAIL_MESSAGES;
+    this.i32[r + I_RING_LENGTH]!--;
   }
 
   private clear(slot: number): void {
-    while (this.ringLength[slot]! > 0) this.dropOldest(slot);
-    this.ringStart[slot] = 0;
-    this.lastCode[slot] = -1;
-    this.starts[slot] = 0;
-    this.stateOwner[slot * 2] = this.stateOwner[slot * 2 + 1] = 0;
+    const r = slot * I_STRIDE;
+    while (this.i32[r + I_RING_LENGTH]! > 0) this.dropOldest(slot);
+    this.i32[r + I_RING_START] = 0;
+    this.i32[r + I_LAST_CODE] = -1;
+    this.i32[r + I_STARTS] = 0;
+    this.i32[r + I_STATE + 1] = this.i32[r + I_STATE + 3] = 0;
   }
 
   private allocate(user: string, room: string): number {
@@ -231,45 +253,75 @@ export class SplitTracker {
     if (this.used < this.maxEntries) slot = this.used++;
     else {
       // Full: reuse the least recently used slot.
-      slot = this.tail;
-      this.unlink(slot);
-      const theirs = this.slots.get(this.slotUser[slot]!)!;
-      theirs.splice(theirs.indexOf(slot), 1);
-      if (theirs.length === 0) this.slots.delete(this.slotUser[slot]!);
+      slot = this.leastRecent();
+      this.unlinkUser(slot);
       this.count--;
     }
     this.clear(slot);
-    const mine = this.slots.get(user);
-    if (mine) mine.push(slot);
-    else this.slots.set(user, [slot]);
+    this.i32[slot * I_STRIDE + I_NEXT_OF_USER] = this.first.get(user) ?? -1;
+    this.first.set(user, slot);
     this.slotUser[slot] = user;
     this.slotRoom[slot] = room;
     this.count++;
-    this.pushFront(slot);
+    this.touch(slot);
     return slot;
   }
 
+  /** Removes `slot` from its user's chain. */
+  private unlinkUser(slot: number): void {
+    const user = this.slotUser[slot]!;
+    const next = this.i32[slot * I_STRIDE + I_NEXT_OF_USER]!;
+    let s = this.first.get(user)!;
+    if (s === slot) {
+      if (next < 0) this.first.delete(user);
+      else this.first.set(user, next);
+      return;
+    }
+    while (this.i32[s * I_STRIDE + I_NEXT_OF_USER] !== slot) s = this.i32[s * I_STRIDE + I_NEXT_OF_USER]!;
+    this.i32[s * I_STRIDE + I_NEXT_OF_USER] = next;
+  }
+
+  /** Marks `slot` as the most recently used. */
   private touch(slot: number): void {
-    if (this.head === slot) return;
-    this.unlink(slot);
-    this.pushFront(slot);
+    const st = (this.clock = (this.clock + 1) | 0);
+    this.stamp[slot] = st;
+    if (this.qLength * 2 === this.queue.length) this.compact();
+    const q = this.queue;
+    const at = ((this.qHead + this.qLength) * 2) % q.length;
+    q[at] = slot;
+    q[at + 1] = st;
+    this.qLength++;
   }
 
-  private pushFront(slot: number): void {
-    this.prev[slot] = -1;
-    this.next[slot] = this.head;
-    if (this.head >= 0) this.prev[this.head] = slot;
-    this.head = slot;
-    if (this.tail < 0) this.tail = slot;
+  /** Takes the least recently used slot off the queue (every slot below `used` is in use). */
+  private leastRecent(): number {
+    const q = this.queue;
+    for (;;) {
+      const at = this.qHead * 2;
+      const slot = q[at]!;
+      const st = q[at + 1]!;
+      this.qHead = (this.qHead + 1) % (q.length / 2);
+      this.qLength--;
+      if (this.stamp[slot] === st) return slot;
+    }
   }
 
-  private unlink(slot: number): void {
-    const p = this.prev[slot]!;
-    const n = this.next[slot]!;
-    if (p >= 0) this.next[p] = n;
-    else this.head = n;
-    if (n >= 0) this.prev[n] = p;
-    else this.tail = p;
-    this.prev[slot] = this.next[slot] = -1;
+  /** Drops the queue entries of slots used again since (at most one entry per slot remains). */
+  private compact(): void {
+    const q = this.queue;
+    const cap = q.length / 2;
+    let w = 0;
+    for (let i = 0; i < this.qLength; i++) {
+      const at = ((this.qHead + i) % cap) * 2;
+      const slot = q[at]!;
+      const st = q[at + 1]!;
+      if (this.stamp[slot] !== st) continue;
+      // Written in place, in order, from the head: never ahead of what is still to be read.
+      const to = ((this.qHead + w) % cap) * 2;
+      q[to] = slot;
+      q[to + 1] = st;
+      w++;
+    }
+    this.qLength = w;
   }
 }
