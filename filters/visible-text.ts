@@ -23,6 +23,9 @@ export const visibleText: Filter = {
   neverSkip: true,
   check(msg) {
     if (msg.text === undefined || msg.image) return PASS;
+    // Most messages start with a printable ASCII character, which is visible: no regex run.
+    const c = msg.text.charCodeAt(0);
+    if (c > 0x20 && c < 0x7f) return PASS;
     return INVISIBLE.test(msg.text) ? EMPTY : PASS;
   },
 };

@@ -17,9 +17,9 @@ import type { Filter, Finding, PipelineMessage, Verdict } from '../pipeline.ts';
 import { builtinProfanityTerms } from './builtin-profanity.ts';
 import { MatcherBuilder } from './matcher-builder.ts';
 import { MatcherSet, type MatcherSetHooks } from './matcher-set.ts';
-import { F_WS, NormalizedText, normalizeInto } from './normalize.ts';
+import { NormalizedText, normalizeInto } from './normalize.ts';
 import { DEFAULT_SPLIT_MAX_ENTRIES, DEFAULT_SPLIT_WINDOW_MS, SplitTracker, type Tail } from './split-tracker.ts';
-import { EARLIER_STARTS_BITS, MatchList, type TermMatcher } from './term-matcher.ts';
+import { MatchList, type TermMatcher } from './term-matcher.ts';
 import { TermLists, type TermListsSnapshot } from './term-lists.ts';
 import { ACTION_RANK, SEVERITY_RANK, validateTerms, type KeywordAction, type ListName, type Severity, type Term } from './terms.ts';
 
@@ -183,7 +183,7 @@ export function createKeywordFilter(options: KeywordFilterOptions = {}): Keyword
       if (text === undefined || text.length === 0) return PASS;
       normalizeInto(nt, text);
       const global = matchers.global;
-      const room = matchers.rooms.get(msg.room);
+      const room = matchers.rooms.size === 0 ? undefined : matchers.rooms.get(msg.room);
       matches.count = 0;
       if (!split) {
         global.find(nt, 0, 0, matches, 0);
@@ -227,7 +227,7 @@ export function createKeywordFilter(options: KeywordFilterOptions = {}): Keyword
       let verdict: Verdict;
       if (slot >= 0 && candidate) verdict = joinedVerdict(msg, text, slot, global, room);
       else verdict = matches.count === 0 ? PASS : verdictFor(msg, text, global, room);
-      split.save(msg.id, text, t, endG, global.id, endR, room ? room.id : 0, nt.length > 0 ? nt.codes[nt.length - 1]! : -1, wordStarts(nt), nt.length);
+      split.save(msg.id, text, t, endG, global.id, endR, room ? room.id : 0, nt.length > 0 ? nt.codes[nt.length - 1]! : -1, nt.wordStarts, nt.length);
       return verdict;
     },
   };
@@ -256,14 +256,6 @@ function coarseClock(): { now: () => number; stop: () => void } {
   const timer = setInterval(() => (t = Date.now()), COARSE_CLOCK_MS);
   timer.unref();
   return { now: () => t, stop: () => clearInterval(timer) };
-}
-
-/** Word starts among the last symbols of `nt`: bit i set = symbol (length − 1 − i) starts a word. */
-function wordStarts(nt: NormalizedText): number {
-  let mask = 0;
-  const last = nt.length - 1;
-  for (let i = 0; i < EARLIER_STARTS_BITS && i <= last; i++) if (nt.flags[last - i]! & F_WS) mask |= 1 << i;
-  return mask;
 }
 
 function stronger(a: Term, b: Term): boolean {

@@ -70,6 +70,10 @@ export const F_MULTI_FIRST = 1 << 6;
 /** The run's last letter belongs to a word of two letters or more. */
 export const F_MULTI_LAST = 1 << 7;
 
+/** Symbols at the end of a text whose word starts are summarised in `NormalizedText.wordStarts`. */
+export const WORD_START_BITS = 30;
+const WORD_START_MASK = (1 << WORD_START_BITS) - 1;
+
 /** Longest run length kept: enough to tell single from double, and bounded for a Uint8Array. */
 const MAX_RUN = 255;
 
@@ -392,6 +396,8 @@ function resolveChunk(kind: Uint8Array, code: Int32Array, from: number, to: numb
 /** A normalised text: symbol arrays (valid up to `length`), reusable across calls. */
 export class NormalizedText {
   length = 0;
+  /** Bit i set: symbol `length - 1 - i` starts a word (F_WS), for the last WORD_START_BITS symbols. */
+  wordStarts = 0;
   codes: Int32Array;
   /** Letters in the run (capped at 255). */
   runs: Uint8Array;
@@ -494,6 +500,7 @@ export function normalizeInto(out: NormalizedText, text: string): NormalizedText
   let wordLen = 0;
   let wordStartSym = 0;
   let wordStartIsRunStart = true;
+  let wordStarts = 0;
 
   // Digits and leet punctuation are decided per chunk (whitespace-delimited) before emitting.
   if (!plain && U.special) {
@@ -551,6 +558,7 @@ export function normalizeInto(out: NormalizedText, text: string): NormalizedText
       start[n] = us;
       end[n] = ue;
       flags[n] = sep ? (space ? F_WS | F_CS : F_WS) : 0;
+      wordStarts = ((wordStarts << 1) | (sep ? 1 : 0)) & WORD_START_MASK;
       if (sep) {
         wordStartSym = n;
         wordStartIsRunStart = true;
@@ -564,6 +572,7 @@ export function normalizeInto(out: NormalizedText, text: string): NormalizedText
   }
   if (wordLen > 0) finishSymbol(out, n - 1, true, wordLen, wordStartSym, wordStartIsRunStart);
   out.length = n;
+  out.wordStarts = wordStarts;
   return out;
 }
 

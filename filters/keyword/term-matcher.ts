@@ -33,6 +33,7 @@ import {
   IL,
   NormalizedText,
   normalizeInto,
+  WORD_START_BITS,
 } from './normalize.ts';
 import type { TermMode } from './terms.ts';
 
@@ -65,7 +66,7 @@ export const MAX_IL_VARIANTS = 16;
 /** Hits examined per message and matcher: a bound on work for text built to hit everything. */
 export const MAX_HITS_PER_SCAN = 4096;
 /** Word starts remembered at the end of an earlier text (see `find`): one bit per symbol. */
-export const EARLIER_STARTS_BITS = 30;
+export const EARLIER_STARTS_BITS = WORD_START_BITS;
 /** Fewest letters a term must keep after normalisation. */
 const MIN_TERM_LETTERS = 2;
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { F_CS, F_IG, F_IS, F_MULTI, F_WE, F_WS, NormalizedText, normalize, normalizeInto, symbolString } from '../../../filters/keyword/normalize.ts';
+import { F_CS, F_IG, F_IS, F_MULTI, F_WE, F_WS, NormalizedText, normalize, normalizeInto, symbolString, WORD_START_BITS } from '../../../filters/keyword/normalize.ts';
 import { MESSAGE_JOINER } from '../../../filters/keyword/split-tracker.ts';
 
 /** Symbols with their run length when > 1: "fu4ck" for "fuuuuck". */
@@ -89,6 +89,19 @@ describe('normalize: word and chunk boundaries', () => {
     expect(s! & F_MULTI).toBe(0);
     const [, s2] = flagsOf('as.s');
     expect(s2! & (F_IG | F_IS | F_MULTI)).toBe(F_IG | F_MULTI);
+  });
+
+  it('summarises the word starts of the last symbols in wordStarts, for any input', () => {
+    const nt = new NormalizedText(8);
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 80 }), (text) => {
+        normalizeInto(nt, text);
+        let mask = 0;
+        for (let i = 0; i < WORD_START_BITS && i < nt.length; i++) if (nt.flags[nt.length - 1 - i]! & F_WS) mask |= 1 << i;
+        expect(nt.wordStarts).toBe(mask);
+      }),
+    );
+    expect(normalize('ab cd.e').wordStarts).toBe(0b10101); // e, c and a start words: 1, 3 and 5 symbols from the end
   });
 });
 
