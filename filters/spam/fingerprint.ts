@@ -261,6 +261,16 @@ export function similarityAtLeast(a: Signature, b: Signature, threshold: number)
   return (SIG_BINS - miss) / SIG_BINS;
 }
 
+/** `similarityAtLeast` with `a` the signature stored at `a[offset ...]` (a ring of signatures). */
+export function similarityAtLeastAt(a: readonly number[], offset: number, b: Signature, threshold: number): number {
+  const allowed = SIG_BINS - Math.ceil(threshold * SIG_BINS - 1e-9);
+  let miss = 0;
+  for (let k = 0; k < SIG_BINS; k++) {
+    if (a[offset + k] !== b[k] && ++miss > allowed) return -1;
+  }
+  return (SIG_BINS - miss) / SIG_BINS;
+}
+
 /** The key of band `band` (0..BANDS-1): a 30-bit small integer (fast Map key), the band mixed in. */
 export function bandKey(sig: Signature, band: number): number {
   const o = band * ROWS;

@@ -28,7 +28,7 @@ import type { ErrorBody, Filter, PipelineMessage, Verdict } from '../pipeline.ts
 import { ClusterSync } from './cluster-sync.ts';
 import { Coordination, type CoordHit } from './coordination.ts';
 import { classifyHost, DomainList, type BlockCategory, type DomainEntry, type DomainListApi } from './domain-list.ts';
-import { Fingerprinter, similarityAtLeast, type Signature } from './fingerprint.ts';
+import { Fingerprinter, SIG_BINS, similarityAtLeastAt } from './fingerprint.ts';
 import { gcraParams, gcraTake, type GcraParams } from './gcra.ts';
 import { resolveCapacity, resolveLimits, type SpamCapacity, type SpamLimits } from './limits.ts';
 import { extractLinks, type LinkMatch } from './links.ts';
@@ -90,6 +90,8 @@ const DEFAULT_KEY_PREFIX = 'modgate:spam:';
 const TIMEOUT_MS = 2;
 
 const PASS: Verdict = Object.freeze({ action: 'pass' }) as Verdict;
+/** First bin of a history item without a signature (bins are never negative). */
+const NO_SIG = -1;
 const NO_LINKS: readonly LinkMatch[] = Object.freeze([]);
 
 /** What the sender reads; clients match on `code` and `policy`, never on this text. */
@@ -107,13 +109,6 @@ const RULE_MESSAGES: Readonly<Record<SpamRule, string>> = {
   coordinated: 'this message matches a spam campaign',
 };
 
-interface HistoryItem {
-  hash: number;
-  at: number;
-  msgId: string;
-  sig: Signature | undefined;
-}
-
 /** Everything the filter remembers about one user (one LRU entry). */
 class UserState implements LruItem {
   lruUsed = false;
@@ -121,10 +116,19 @@ class UserState implements LruItem {
   tat = 0;
   /** Accepted messages not yet reported to Redis: time, interval, ... */
   pending: number[] | undefined = undefined;
-  /** Recent accepted texts (ring of `duplicateHistory`). */
-  history: HistoryItem[] | undefined = undefined;
+  /**
+   * Recent accepted texts, a ring of `duplicateHistory` items kept in a few flat arrays (item i:
+   * `historyMeta[2i]` exact hash, `[2i + 1]` time; `historySig[i × SIG_BINS ...]` its signature,
+   * or NO_SIG in its first bin; `historyIds[i]` its message id), so that recording a message
+   * writes a few contiguous cache lines rather than an object and an array of its own. Items
+   * are filled in order up to the ring size, then overwritten from `historyNext`.
+   */
+  historyLength = 0;
   historyNext = 0;
-  /** Latest `at` ever written to `history`: when it is out of the window, every item is, and
+  historyMeta: number[] | undefined = undefined;
+  historySig: number[] | undefined = undefined;
+  historyIds: string[] | undefined = undefined;
+  /** Latest time ever written to the history: when it is out of the window, every item is, and
    *  the duplicate check needs to look at none of them (most users, most of the time). */
   historyNewest = -Infinity;
   refusals = 0;
@@ -311,44 +315,55 @@ export function createSpamFilter(opts: SpamFilterOptions): SpamFilter {
 
     fp.compute(text, sigMinChars);
     const nearOk = fp.hasSig && fp.length >= limits.nearDuplicateMinChars;
-    const hist = user.history;
     const since = t - limits.duplicateWindowMs;
-    if (hist !== undefined && user.historyNewest >= since) {
-      let near: HistoryItem | undefined;
+    const meta = user.historyMeta;
+    if (meta !== undefined && user.historyNewest >= since) {
+      const sigs = user.historySig!;
+      let near = -1;
       let nearScore = 0;
-      for (let i = 0; i < hist.length; i++) {
-        const h = hist[i]!;
-        if (h.at < since) continue;
-        if (h.hash === fp.exact) return blocked(msg, user, t, 'duplicate', 'spam', { evidence: [`msg:${h.msgId}`] });
-        if (nearOk && h.sig !== undefined && near === undefined) {
-          const sim = similarityAtLeast(h.sig, fp.sig, limits.nearDuplicateJaccard);
+      for (let i = 0; i < user.historyLength; i++) {
+        if (meta[2 * i + 1]! < since) continue;
+        if (meta[2 * i] === fp.exact) return blocked(msg, user, t, 'duplicate', 'spam', { evidence: [`msg:${user.historyIds![i]}`] });
+        if (nearOk && near < 0 && sigs[i * SIG_BINS] !== NO_SIG) {
+          const sim = similarityAtLeastAt(sigs, i * SIG_BINS, fp.sig, limits.nearDuplicateJaccard);
           if (sim >= 0) {
-            near = h;
+            near = i;
             nearScore = sim;
           }
         }
       }
-      if (near) return blocked(msg, user, t, 'near_duplicate', 'spam', { score: nearScore, evidence: [`msg:${near.msgId}`] });
+      if (near >= 0) return blocked(msg, user, t, 'near_duplicate', 'spam', { score: nearScore, evidence: [`msg:${user.historyIds![near]}`] });
     }
     if (fp.hasSig && fp.length >= limits.coordMinChars) {
       const hit = coordination.observe(fp.sig, user.id, msg.room, msg.id, t);
       if (hit) return coordinated(msg, user, t, hit);
     }
     if (t > user.historyNewest) user.historyNewest = t;
-    if (hist !== undefined && hist.length >= limits.duplicateHistory) {
-      // Full ring: overwrite the oldest in place (no allocation once a user is warm).
-      const old = hist[user.historyNext]!;
-      user.historyNext = (user.historyNext + 1) % limits.duplicateHistory;
-      old.hash = fp.exact;
-      old.at = t;
-      old.msgId = msg.id;
-      if (!nearOk) old.sig = undefined;
-      else if (old.sig === undefined) old.sig = fp.sig.slice();
-      else for (let k = 0; k < fp.sig.length; k++) old.sig[k] = fp.sig[k]!;
+    if (user.historyLength < limits.duplicateHistory) {
+      // Filling: the arrays grow with the user's messages (a user who writes once stays small).
+      if (meta === undefined) {
+        user.historyMeta = [fp.exact, t];
+        user.historySig = [];
+        user.historyIds = [msg.id];
+      } else {
+        meta.push(fp.exact, t);
+        user.historyIds!.push(msg.id);
+      }
+      const sigs = user.historySig!;
+      if (nearOk) for (let k = 0; k < SIG_BINS; k++) sigs.push(fp.sig[k]!);
+      else for (let k = 0; k < SIG_BINS; k++) sigs.push(k === 0 ? NO_SIG : 0);
+      user.historyLength++;
     } else {
-      const item: HistoryItem = { hash: fp.exact, at: t, msgId: msg.id, sig: nearOk ? fp.sig.slice() : undefined };
-      if (hist === undefined) user.history = [item];
-      else hist.push(item);
+      // Full ring: overwrite the oldest in place (no allocation once a user is warm).
+      const i = user.historyNext;
+      user.historyNext = (i + 1) % limits.duplicateHistory;
+      meta![2 * i] = fp.exact;
+      meta![2 * i + 1] = t;
+      user.historyIds![i] = msg.id;
+      const sigs = user.historySig!;
+      const o = i * SIG_BINS;
+      if (nearOk) for (let k = 0; k < SIG_BINS; k++) sigs[o + k] = fp.sig[k]!;
+      else sigs[o] = NO_SIG;
     }
     return undefined;
   };

@@ -176,6 +176,16 @@ describe('spam filter verdicts', () => {
     expect(h.send('w', 'two', 'slow').error).toMatchObject({ code: 'slow_mode', retryAfterMs: 17_655 });
   });
 
+  it('duplicates are judged against the last duplicateHistory messages only: an overwritten item keeps nothing of the one before', () => {
+    const h = harness({ limits: { duplicateHistory: 2, userBurst: 100 } });
+    expect(outcome(h.send('u', LONG))).toBe('pass');
+    expect(outcome(h.send('u', 'ab'))).toBe('pass');
+    expect(outcome(h.send('u', 'cd'))).toBe('pass'); // takes the place of LONG (short: no signature)
+    expect(outcome(h.send('u', `${LONG} x7k2q`))).toBe('pass');
+    expect(outcome(h.send('u', `${LONG} x7k2q`))).toBe('blocked:spam:duplicate');
+    expect(outcome(h.send('u', `${LONG} q2k7x`))).toBe('blocked:spam:near_duplicate');
+  });
+
   it('blocked carries category and policy; the finding names the rule and evidence ids, not the text', () => {
     const h = harness();
     h.send('u', 'hello there');
