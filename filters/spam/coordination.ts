@@ -9,8 +9,9 @@
  *    place). A later message from ANOTHER user that finds one of its band keys in the sketch within
  *    the window, and whose signature is similar enough to the one in the ring, starts stage 2.
  *    Laid out for the cache, since every long message probes and writes BANDS random slots: a slot
- *    is two adjacent int32s (key, sequence), one cache line per probe; what a message is (sender,
- *    room, id, time, signature) is written once, in ring order. (One band alone is weak
+ *    is four adjacent int32s (key, sequence, the last-seen time of stage 2 below, unused), one
+ *    cache line per probe; what a message is (sender, room, id, time, signature) is written once,
+ *    in ring order. (One band alone is weak
  *    evidence: chat lines built from common words share 4-bin bands with some earlier line all
  *    the time — measured, nearly every line on a small vocabulary — so the full signature
  *    decides.) A slot is overwritten by the next key that hashes there: first sightings are
@@ -18,10 +19,10 @@
  *    rates; a raid repeats its text fast enough not to be forgotten.
  * 2. A group candidate (an entry, bounded LRU): the texts seen from ≥ 2 accounts. The entry keeps
  *    a representative signature (a later message joins only if similar enough to it) and the
- *    distinct users within the window with room and message id. A small table keeps, per bucket
- *    of band keys, when an entry filed there was last seen: a band whose bucket has seen nothing
- *    within the window skips the entry index (no live entry can be filed under it) — the bands of
- *    ordinary lines, and of lines whose entry went stale.
+ *    distinct users within the window with room and message id. Each sketch slot also keeps, for
+ *    the band keys that fall on it, when an entry filed under one of them was last seen: a band
+ *    whose slot has seen nothing within the window skips the entry index (no live entry can be
+ *    filed under it) — the bands of ordinary lines, and of lines whose entry went stale.
  *    When the users in one room reach `coordRoomUsers`, or all users reach `coordGlobalUsers`,
  *    the entry becomes a group: this message and every later one matching it — in any room,
  *    while the campaign goes on (a sighting within the window) — are refused.
@@ -106,17 +107,21 @@ export interface Shipment {
 
 const EMPTY_KEY = -1;
 const BIN16 = 0xffff;
-/** Buckets of the last-seen table (256 KB). */
-const SEEN_BUCKETS = 1 << 16;
-const SEEN_MASK = SEEN_BUCKETS - 1;
-/** Its times are in units of 1024 ms since `epoch`, rounded up (an upper bound), in an int32. */
+/** Int32s per sketch slot, and their meaning. */
+const SLOT = 4;
+const S_KEY = 0;
+/** Sequence number (int32) of the message that wrote the key. */
+const S_SEQ = 1;
+/** An upper bound of `lastAt` of every entry ever filed under a key that falls on this slot, in
+ *  units of SEEN_UNIT_MS since `epoch`, rounded up. */
+const S_SEEN = 2;
 const SEEN_UNIT_MS = 1024;
 const SEEN_NEVER = -0x80000000;
 
 export class Coordination {
   private readonly slotMask: number;
-  /** Per slot, adjacent: the band key (EMPTY_KEY: none) and the sequence number (int32) of the
-   *  message that wrote it. */
+  /** SLOT int32s per slot: the band key (EMPTY_KEY: none), the sequence number of the message
+   *  that wrote it, and the last-seen time of entries filed under keys falling on the slot. */
   private readonly slots: Int32Array;
   /** Per ring place (one per filed message, in order): its sequence number, signature (16 bits
    *  per bin: a 1/65536 chance that two different bin values look equal, negligible next to the
@@ -132,9 +137,7 @@ export class Coordination {
   private readonly minEqual: number;
   /** Candidates: band key → entry (each entry under each of its keys). */
   private readonly entries: Lru<number, CoordEntry>;
-  /** Per bucket `key & SEEN_MASK`: an upper bound of `lastAt` of every entry ever filed under a
-   *  key of the bucket (SEEN_UNIT_MS units since `epoch`). Below the window: no entry to look up. */
-  private readonly seen = new Int32Array(SEEN_BUCKETS).fill(SEEN_NEVER);
+  /** Origin of the slots' last-seen times (the first time this sketch was given). */
   private epoch = NaN;
   private readonly dirty = new Set<CoordEntry>();
   /** Sightings of texts without an entry, waiting for the sync: keys ×BANDS, userId, at, room, msgId. */
@@ -148,8 +151,11 @@ export class Coordination {
   ) {
     const slots = 2 ** Math.ceil(Math.log2(capacity.coordinationSketch));
     this.slotMask = slots - 1;
-    this.slots = new Int32Array(slots * 2);
-    for (let s = 0; s < slots; s++) this.slots[s * 2] = EMPTY_KEY;
+    this.slots = new Int32Array(slots * SLOT);
+    for (let s = 0; s < slots; s++) {
+      this.slots[s * SLOT + S_KEY] = EMPTY_KEY;
+      this.slots[s * SLOT + S_SEEN] = SEEN_NEVER;
+    }
     // One ring place per message, BANDS slots per message: the ring outlives what the slots can point at.
     const ring = 2 ** Math.ceil(Math.log2(Math.max(2, slots / BANDS)));
     this.ringMask = ring - 1;
@@ -183,7 +189,7 @@ export class Coordination {
     for (let b = 0; b < BANDS; b++) {
       const key = bandKey(sig, b);
       keys[b] = key;
-      if (e !== undefined || this.seen[key & SEEN_MASK]! < liveUnit) continue;
+      if (e !== undefined || this.slots[(key & this.slotMask) * SLOT + S_SEEN]! < liveUnit) continue;
       const c = this.entries.get(key);
       if (c !== undefined && c.lastAt >= cutoff && (c.rep === undefined || similarityAtLeast(c.rep, sig, this.limits.coordJaccard) >= 0)) e = c;
     }
@@ -192,9 +198,9 @@ export class Coordination {
       const slots = this.slots;
       let pos = -1;
       for (let b = 0; b < BANDS; b++) {
-        const s = (keys[b]! & this.slotMask) * 2;
-        if (slots[s] !== keys[b]) continue;
-        const seq = slots[s + 1]!;
+        const s = (keys[b]! & this.slotMask) * SLOT;
+        if (slots[s + S_KEY] !== keys[b]) continue;
+        const seq = slots[s + S_SEQ]!;
         const p = seq & this.ringMask;
         if (this.ringSeq[p] === seq && this.ringAt[p]! >= cutoff && this.ringUser[p] !== userId && this.ringMatches(p, sig)) {
           pos = p;
@@ -212,9 +218,9 @@ export class Coordination {
         this.ringRoom[p] = room;
         this.ringMsg[p] = msgId;
         for (let b = 0; b < BANDS; b++) {
-          const s = (keys[b]! & this.slotMask) * 2;
-          slots[s] = keys[b]!;
-          slots[s + 1] = seq;
+          const s = (keys[b]! & this.slotMask) * SLOT;
+          slots[s + S_KEY] = keys[b]!;
+          slots[s + S_SEQ] = seq;
         }
         if (this.clustered && this.loose.length < this.capacity.pendingMessages * (BANDS + 4)) {
           for (let b = 0; b < BANDS; b++) this.loose.push(keys[b]!);
@@ -263,13 +269,13 @@ export class Coordination {
     return e;
   }
 
-  /** Files `e` under `key` in the entry index and the last-seen table. */
+  /** Files `e` under `key` in the entry index, and marks the key's slot seen. */
   private file(key: number, e: CoordEntry): void {
     this.entries.set(key, e);
     this.markSeen(key, e.lastAt);
   }
 
-  /** Entry `e` was seen at `at`: its `lastAt` and the last-seen table follow. */
+  /** Entry `e` was seen at `at`: its `lastAt` and its keys' slots follow. */
   private touch(e: CoordEntry, at: number): void {
     e.lastAt = at;
     for (let i = 0; i < e.keys.length; i++) this.markSeen(e.keys[i]!, at);
@@ -278,8 +284,8 @@ export class Coordination {
   private markSeen(key: number, at: number): void {
     if (this.epoch !== this.epoch) this.epoch = at;
     const unit = Math.min(0x7fffffff, Math.max(SEEN_NEVER + 1, Math.ceil((at - this.epoch) / SEEN_UNIT_MS)));
-    const b = key & SEEN_MASK;
-    if (this.seen[b]! < unit) this.seen[b] = unit;
+    const s = (key & this.slotMask) * SLOT + S_SEEN;
+    if (this.slots[s]! < unit) this.slots[s] = unit;
   }
 
   /** Counts the entry's users in the window; makes it a group at a threshold. */

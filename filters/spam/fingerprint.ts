@@ -21,7 +21,8 @@
  *   J = 0.3: 0.05); candidates are then checked against the full signature (coordination.ts).
  */
 
-/** A power of two (bins are picked by the top bits of a hash, and indices wrap with a mask). */
+/** 32: bins are picked by the top 5 bits of a hash, indices wrap with a mask, and a set of bins
+ *  is one int32 bitmask. */
 export const SIG_BINS = 32;
 export const BANDS = 6;
 const ROWS = 4;
@@ -101,6 +102,8 @@ export class Fingerprinter {
   /** Whether `sig` was computed (normalised length >= the requested minimum). */
   hasSig = false;
   readonly sig: Signature = new Array<number>(SIG_BINS).fill(EMPTY_BIN);
+  /** Bit k set: bin k got a shingle in the last pass (the others are empty until densified). */
+  private filledBins = 0;
 
   /** Fingerprints `text`; the signature only when its normalised length reaches `sigMinChars`
    *  (`Infinity`: never, and the shingling is skipped). */
@@ -122,7 +125,7 @@ export class Fingerprinter {
       this.exact = (h1 >>> 0) * 0x200000 + (h2 >>> 11);
     }
     this.hasSig = this.length >= sigMinChars && this.length >= 3;
-    if (this.hasSig) densify(this.sig);
+    if (this.hasSig) densify(this.sig, this.filledBins);
     return this;
   }
 
@@ -144,6 +147,7 @@ export class Fingerprinter {
     let s0 = 0;
     let s1 = 0;
     let filled = false;
+    let bins = 0;
     const n = s.length;
     for (let i = 0; i < n; i++) {
       let c = s.charCodeAt(i);
@@ -196,7 +200,10 @@ export class Fingerprinter {
             g ^= g >>> 16;
             const bin = g >>> BIN_SHIFT;
             const v = g & BIN_MASK;
-            if (v < sig[bin]!) sig[bin] = v;
+            if (v < sig[bin]!) {
+              sig[bin] = v;
+              bins |= 1 << bin;
+            }
           }
           s0 = s1;
           s1 = e;
@@ -208,31 +215,27 @@ export class Fingerprinter {
     if (!filled) for (let k = 0; k < SIG_BINS; k++) sig[k] = EMPTY_BIN;
     this.exact = (h1 >>> 0) * 0x200000 + (h2 >>> 11);
     this.length = length;
+    this.filledBins = bins;
     return true;
   }
 }
 
 /** Rotation densification: an empty bin takes the next non-empty bin's value (circularly) mixed
  *  with its distance, so equal sets stay equal and a borrowed value is not the bin's own.
- *  One backward sweep from the first non-empty bin: "the next non-empty bin" is carried along. */
-function densify(sig: Signature): void {
-  let first = -1;
-  let empties = 0;
-  for (let k = 0; k < SIG_BINS; k++) {
-    if (sig[k] === EMPTY_BIN) empties++;
-    else if (first < 0) first = k;
-  }
-  if (empties === 0 || first < 0) return;
+ *  `filled`: bit k set = bin k is not empty. One backward sweep from the first non-empty bin:
+ *  "the next non-empty bin" is carried along. */
+function densify(sig: Signature, filled: number): void {
+  if (filled === 0 || filled === -1) return; // all empty, or all 32 filled
+  const first = 31 - Math.clz32(filled & -filled);
   // Walk backwards (circularly) from just before `first`: `next` is the nearest non-empty bin
   // after the current one, `value` its original value. Filled bins keep their own value.
   let next = first;
   let value = sig[first]!;
   for (let step = 1; step < SIG_BINS; step++) {
     const k = (first - step) & (SIG_BINS - 1);
-    const v = sig[k]!;
-    if (v !== EMPTY_BIN) {
+    if ((filled >>> k) & 1) {
       next = k;
-      value = v;
+      value = sig[k]!;
       continue;
     }
     const d = (next - k) & (SIG_BINS - 1);
