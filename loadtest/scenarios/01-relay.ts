@@ -13,7 +13,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOADGEN_CONFIG_ENV, RESULT_PREFIX, type LoadGenConfig, type LoadGenResult } from '../lib/relay-load.ts';
 import { describeExit, findFreePort, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
-import { round4, spread, type Spread } from '../lib/stats.ts';
+import { addSpread, cell, fmt, round4, roundRatios, spread, type Spread } from '../lib/stats.ts';
 import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
 
 const BAR = 'modgate ≤ 1.25× bare uWS; bare socket.io ≥ 3× modgate';
@@ -342,26 +342,9 @@ function pairedRatio(runs: RunRecord[], a: VariantName, b: VariantName): Spread 
         .filter((r) => r.variant === name && r.status === 'valid' && r.result)
         .map((r) => [r.round, r.result!.cpuUsPerDelivery]),
     );
-  const A = byRound(a);
-  const B = byRound(b);
-  const ratios: number[] = [];
-  for (const [round, x] of A) {
-    const y = B.get(round);
-    if (y !== undefined && y > 0) ratios.push(x / y);
-  }
-  return spread(ratios);
+  return roundRatios(byRound(a), byRound(b));
 }
 
-function addSpread(into: Record<string, number>, key: string, s: Spread | undefined): void {
-  if (!s) return;
-  into[key] = round4(s.median);
-  into[`${key}Min`] = round4(s.min);
-  into[`${key}Max`] = round4(s.max);
-}
-
-const fmt = (x: number, digits = 2) => x.toFixed(digits);
-const cell = (s: Spread | undefined, digits = 2) =>
-  s ? (s.n > 1 ? `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})` : fmt(s.median, digits)) : '—';
 
 function buildResult(ctx: BenchContext, plan: Plan, runs: RunRecord[]): ScenarioResult {
   const figures: Figures = {};

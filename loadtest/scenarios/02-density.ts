@@ -35,7 +35,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { describeExit, findFreePort, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
-import { round4, spread, type Spread } from '../lib/stats.ts';
+import { addSpread, cell, fmt, round4, roundRatios, spread, type Spread } from '../lib/stats.ts';
 import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
 
 const BAR = 'modgate ≤ 1.5× bare uWS RSS per idle connection';
@@ -686,26 +686,9 @@ function summarizeVariant(runs: RunRecord[], name: VariantName): VariantSummary 
 function pairedRatio(runs: RunRecord[], a: VariantName, b: VariantName): Spread | undefined {
   const byRound = (name: VariantName) =>
     new Map(runs.filter((r) => r.variant === name && r.status === 'valid' && r.m).map((r) => [r.round, r.m!.bytesPerConnection]));
-  const A = byRound(a);
-  const B = byRound(b);
-  const ratios: number[] = [];
-  for (const [round, x] of A) {
-    const y = B.get(round);
-    if (y !== undefined && y > 0) ratios.push(x / y);
-  }
-  return spread(ratios);
+  return roundRatios(byRound(a), byRound(b));
 }
 
-function addSpread(into: Record<string, number>, key: string, s: Spread | undefined): void {
-  if (!s) return;
-  into[key] = round4(s.median);
-  into[`${key}Min`] = round4(s.min);
-  into[`${key}Max`] = round4(s.max);
-}
-
-const fmt = (x: number, digits = 2) => x.toFixed(digits);
-const cell = (s: Spread | undefined, digits = 2) =>
-  s ? (s.n > 1 ? `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})` : fmt(s.median, digits)) : '—';
 
 interface Ratios {
   ws?: Spread | undefined;
