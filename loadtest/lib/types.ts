@@ -8,7 +8,7 @@ import type { CpuPlan } from './proc.ts';
 export type Figures = Record<string, Record<string, number>>;
 
 export interface BenchContext {
-  /** `--quick`: reduced counts and rounds, whole run under a minute. */
+  /** `--quick`: reduced counts and rounds (aimed at a minute; ~1.5–2 min on the 2-core dev VM). */
   quick: boolean;
   repoRoot: string;
   /** Scratch directory for logs and raw per-run data (git-ignored `.bench-tmp/`). */
