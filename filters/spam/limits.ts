@@ -161,7 +161,8 @@ export const DEFAULT_SPAM_CAPACITY: Readonly<SpamCapacity> = Object.freeze({
   users: 100_000,
   // ≈ 100 B per entry; a pair only matters for slowModeSec (≤ hours) after the user's last message.
   slowMode: 100_000,
-  // 64k slots ≈ 1.5 MB, nothing allocated per message. 6 slots per long message: a first sighting
+  // 64k slots ≈ 2.5 MB (16 B per slot, 88 B per ring place, one ring place per 4 slots), nothing
+  // allocated per message. 6 slots per long message: a first sighting
   // is remembered ~110 s at 100 long messages/s on a node (more than the 60 s window), ~11 s at
   // 1000/s — a raid repeats its text faster than that.
   coordinationSketch: 65_536,
