@@ -66,9 +66,20 @@ export class Rooms {
     return this.rooms.get(room)?.members.size ?? 0;
   }
 
-  settings(room: string): RoomSettings {
-    return { ...DEFAULT_ROOM_SETTINGS, ...this.roomSettings(room) };
+  /**
+   * The room's settings with the defaults filled in. Asked on every message (the spam filter), so
+   * the merged object is made once per stored settings document and shared: do not modify it.
+   */
+  settings(room: string): Readonly<RoomSettings> {
+    const stored = this.roomSettings(room);
+    if (!stored) return DEFAULT_ROOM_SETTINGS;
+    let merged = this.merged.get(stored);
+    if (!merged) this.merged.set(stored, (merged = Object.freeze({ ...DEFAULT_ROOM_SETTINGS, ...stored })));
+    return merged;
   }
+
+  /** Merged settings by the stored document they came from (a change stores a new document). */
+  private readonly merged = new WeakMap<object, Readonly<RoomSettings>>();
 
   /** Track a connection (on open). */
   add(conn: Conn): void {
