@@ -96,6 +96,7 @@ const fileSchema = z.strictObject({
   mediaServer: mediaServerSchema.partial().optional(),
   /** Spam filter limits (filters/spam/limits.ts names them: userBurst, userPerSec, ...); validated by the filter. */
   spamLimits: z.record(z.string(), z.number()).optional(),
+  imageWorkers: z.number().int().min(1).max(64).optional(),
 });
 
 const configSchema = z.strictObject({
@@ -123,6 +124,8 @@ const configSchema = z.strictObject({
   pipeline: pipelineSchema.prefault({}),
   mediaServer: mediaServerSchema.prefault({}),
   spamLimits: z.record(z.string(), z.number()).optional(),
+  /** Worker threads that decode and hash images (default: CPU cores − 1, at least 1). */
+  imageWorkers: z.number().int().min(1).max(64).optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -207,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     pipeline: { ...file.pipeline, ...overrides.pipeline },
     mediaServer: { ...file.mediaServer, ...overrides.mediaServer },
     ...(file.spamLimits || overrides.spamLimits ? { spamLimits: { ...file.spamLimits, ...overrides.spamLimits } } : {}),
+    ...((overrides.imageWorkers ?? file.imageWorkers) !== undefined ? { imageWorkers: overrides.imageWorkers ?? file.imageWorkers } : {}),
   };
   const parsed = configSchema.safeParse(candidate);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, fromEnv));

@@ -51,4 +51,14 @@ describe('config', () => {
     expect(() => loadConfig({ MODGATE_JWT_SECRET: SECRET, MODGATE_CONFIG: bad })).toThrow(/limitz/);
     expect(() => loadConfig({ MODGATE_CONFIG: join(dir, 'missing.json') })).toThrow(/MODGATE_CONFIG: cannot read/);
   });
+
+  it('takes the image worker count from the file, and refuses a count below one by name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'modgate-cfg-'));
+    const file = join(dir, 'workers.json');
+    writeFileSync(file, JSON.stringify({ imageWorkers: 2 }));
+    expect(loadConfig({ MODGATE_JWT_SECRET: SECRET, MODGATE_CONFIG: file }).imageWorkers).toBe(2);
+    expect(loadConfig({ MODGATE_JWT_SECRET: SECRET }).imageWorkers).toBeUndefined();
+    writeFileSync(file, JSON.stringify({ imageWorkers: 0 }));
+    expect(() => loadConfig({ MODGATE_JWT_SECRET: SECRET, MODGATE_CONFIG: file })).toThrow(/imageWorkers/);
+  });
 });
