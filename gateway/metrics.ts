@@ -41,6 +41,17 @@ export class Metrics {
     new Gauge({ name: 'modgate_audit_pending', help: 'Audit entries queued and not yet written', registers: [this.registry], collect() { this.set(audit.pending); } });
   }
 
+  /** The image pool's workers and jobs (filters/image/hash-pool.ts stats()), read at scrape time. */
+  watchImagePool(stats: () => { workers: number; running: number; queued: number; crashed: number; stuck: number } | undefined): void {
+    const gauge = (name: string, help: string, pick: (s: NonNullable<ReturnType<typeof stats>>) => number) =>
+      new Gauge({ name, help, registers: [this.registry], collect() { const s = stats(); if (s) this.set(pick(s)); } });
+    gauge('modgate_image_workers', 'Image decode/hash worker threads alive', (s) => s.workers);
+    gauge('modgate_image_jobs_running', 'Images being decoded and hashed in workers', (s) => s.running);
+    gauge('modgate_image_jobs_queued', 'Images waiting for an image worker', (s) => s.queued);
+    gauge('modgate_image_workers_crashed', 'Image workers that exited unexpectedly since start (their images were held)', (s) => s.crashed);
+    gauge('modgate_image_workers_stuck', 'Image workers terminated for a job or boot over its limit since start', (s) => s.stuck);
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'modgate_' });
     this.loop = monitorEventLoopDelay({ resolution: 10 });

@@ -248,6 +248,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     throw new ConfigError(`spamLimits: ${(e as Error).message}`);
   }
   const image = createImageFilter({ limits: { maxBytes: config.limits.maxImageBytes }, ...(config.imageWorkers ? { hashWorkers: config.imageWorkers } : {}) });
+  metrics.watchImagePool(() => image.hashPool?.stats());
   sharedConfig.onChange((kind) => {
     if (kind === 'terms') keyword.lists.restore(termsSnapshot(sharedConfig));
     else if (kind === 'banks') image.banks.restore((sharedConfig.get('banks', BANKS_KEY) as BanksSnapshot | undefined) ?? { format: 'modgate.banks/1', version: 1, banks: [] });

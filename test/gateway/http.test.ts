@@ -34,6 +34,10 @@ describe('HTTP endpoints', () => {
     expect(text).toMatch(/modgate_stage_seconds_count\{stage="pipeline"\} 2/);
     expect(text).toMatch(/modgate_filter_outcome_total\{filter="visible-text",outcome="drop"\} 1/);
     expect(text).toMatch(/modgate_event_loop_lag_seconds\{quantile="0.99"\}/);
+    // The image pool: its workers alive (booting counts), nothing waiting, nothing crashed.
+    expect(text).toMatch(/\nmodgate_image_workers [1-9]/);
+    expect(text).toMatch(/\nmodgate_image_jobs_queued 0/);
+    expect(text).toMatch(/\nmodgate_image_workers_crashed 0/);
     c.close();
   });
 });
