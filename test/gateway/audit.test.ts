@@ -391,6 +391,14 @@ describe('redis audit log', () => {
     await reset();
     const a = make('same');
     const b = make('same');
+    // One certain conflict: a, then b, then a again with the head it knew before b wrote.
+    a.append(entry({ subject: { userId: 'first-a' } }));
+    await a.flush();
+    b.append(entry({ subject: { userId: 'first-b' } }));
+    await b.flush();
+    a.append(entry({ subject: { userId: 'second-a' } }));
+    await a.flush();
+    // Then both at once, interleaved as timing has it.
     for (let i = 0; i < 50; i++) {
       a.append(entry({ subject: { userId: `a${i}` } }));
       b.append(entry({ subject: { userId: `b${i}` } }));
@@ -398,7 +406,7 @@ describe('redis audit log', () => {
     }
     await Promise.all([a.flush(), b.flush()]);
     const all = await collect(a);
-    expect(all).toHaveLength(100);
+    expect(all).toHaveLength(103);
     expect(verifyChain(all)).toMatchObject({ ok: true, chains: 1 });
     expect((a as RedisAuditLog).conflicts + (b as RedisAuditLog).conflicts).toBeGreaterThan(0);
   });
