@@ -6,6 +6,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import net from 'node:net';
+import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -310,7 +311,7 @@ export function sleep(ms: number): Promise<void> {
 
 /**
  * A private redis-server for a scenario (no persistence, 127.0.0.1 only), on the load
- * generator's CPU; `logName` names its log in ctx.tmpDir. Started, not yet known to be ready.
+ * generator's CPU; `logName` names its log in ctx.tmpDir. Resolves once it answers PING.
  */
 export async function startRedisServer(ctx: { repoRoot: string; tmpDir: string; cpus: CpuPlan }, logName: string): Promise<{ child: ManagedChild; port: number }> {
   const port = await findFreePort();
@@ -323,5 +324,47 @@ export async function startRedisServer(ctx: { repoRoot: string; tmpDir: string; 
     cpu: ctx.cpus.generator,
     logFile: join(ctx.tmpDir, logName),
   });
+  try {
+    await waitForRedis(port, child);
+  } catch (e) {
+    await child.stop();
+    throw e;
+  }
   return { child, port };
+}
+
+async function waitForRedis(port: number, child: ManagedChild): Promise<void> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitStatus) throw new Error(`redis-server exited before it was ready:\n${child.tail()}`);
+    const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.ping();
+      c.disconnect();
+      return;
+    } catch {
+      c.disconnect();
+      if (Date.now() > until) throw new Error(`redis-server on ${port} not ready within 10 s`);
+      await sleep(50);
+    }
+  }
+}
+
+/**
+ * The markdown list of a scenario's invalid or unavailable runs, one line each (output tails
+ * collapsed, long reasons cut), or nothing when every run was valid. `logs` names where the full
+ * output is.
+ */
+export function invalidRunsMarkdown(runs: readonly { round: number; variant: string; status: string; reasons: string[] }[], logs: string, maxChars = 400): string[] {
+  const bad = runs.filter((x) => x.status !== 'valid');
+  if (!bad.length) return [];
+  const lines = ['', `Invalid or unavailable runs (full output in \`${logs}\`):`];
+  for (const x of bad) {
+    let why = x.reasons.join('; ').replace(/\s+/g, ' ').trim();
+    if (why.length > maxChars) why = `${why.slice(0, maxChars)}…`;
+    lines.push(`- round ${x.round} ${x.variant}: ${x.status} — ${why}`);
+  }
+  return lines;
 }

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOADGEN_CONFIG_ENV, RESULT_PREFIX, type LoadGenConfig, type LoadGenResult } from '../lib/relay-load.ts';
-import { describeExit, findFreePort, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
+import { describeExit, findFreePort, invalidRunsMarkdown, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
 import { addSpread, cell, fmt, round4, roundRatios, spread, type Spread } from '../lib/stats.ts';
 import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
 
@@ -454,17 +454,7 @@ function renderMarkdown(
       `${MAX_GENERATOR_ELU * 100} % busy, if a measured send left more than ${MAX_SEND_LAG_MS} ms late, or if ` +
       'the schedstat CPU figure disagrees with `/proc/<pid>/stat` beyond its tick resolution.',
   );
-  const bad = runs.filter((x) => x.status !== 'valid');
-  if (bad.length) {
-    lines.push('');
-    lines.push('Invalid or unavailable runs (full output in `.bench-tmp/relay-<variant>-r<round>.*.log`):');
-    for (const x of bad) {
-      // One line each: output tails collapse, and long ones are cut.
-      let why = x.reasons.join('; ').replace(/\s+/g, ' ').trim();
-      if (why.length > MAX_REASON_CHARS) why = `${why.slice(0, MAX_REASON_CHARS)}…`;
-      lines.push(`- round ${x.round} ${x.variant}: ${x.status} — ${why}`);
-    }
-  }
+  lines.push(...invalidRunsMarkdown(runs, '.bench-tmp/relay-<variant>-r<round>.*.log', MAX_REASON_CHARS));
   return lines.join('\n');
 }
 

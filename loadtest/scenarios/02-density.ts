@@ -34,7 +34,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { describeExit, findFreePort, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
+import { describeExit, findFreePort, invalidRunsMarkdown, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
 import { addSpread, cell, fmt, round4, roundRatios, spread, type Spread } from '../lib/stats.ts';
 import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
 
@@ -798,16 +798,7 @@ function renderMarkdown(
       'The headline ratio is the worse of the two modgate doors against bare uWS (the bar holds for both). A run is ' +
       'invalid if a connection fails to open or join, or is lost while idle, or if a process dies.',
   );
-  const bad = runs.filter((x) => x.status !== 'valid');
-  if (bad.length) {
-    lines.push('');
-    lines.push('Invalid or unavailable runs (full output in `.bench-tmp/density-<variant>-r<round>.*.log`):');
-    for (const x of bad) {
-      let why = x.reasons.join('; ').replace(/\s+/g, ' ').trim();
-      if (why.length > MAX_REASON_CHARS) why = `${why.slice(0, MAX_REASON_CHARS)}…`;
-      lines.push(`- round ${x.round} ${x.variant}: ${x.status} — ${why}`);
-    }
-  }
+  lines.push(...invalidRunsMarkdown(runs, '.bench-tmp/density-<variant>-r<round>.*.log', MAX_REASON_CHARS));
   return lines.join('\n');
 }
 

@@ -34,7 +34,7 @@ import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { FilterContext, PipelineMessage } from '../../filters/pipeline.ts';
 import { createSpamFilter, type SpamFilter } from '../../filters/spam/spam-filter.ts';
-import { ManagedChild, sleep, startRedisServer } from '../lib/proc.ts';
+import { startRedisServer } from '../lib/proc.ts';
 import { round4, spread } from '../lib/stats.ts';
 import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
 
@@ -226,25 +226,6 @@ async function runRlfRedis(rl: RateLimiterRedis, keys: string[], ops: number, us
   return { nsPerOp, accepted: accepted / ops, ops, ...d };
 }
 
-async function waitForRedis(port: number, child: ManagedChild): Promise<void> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitStatus) throw new Error(`redis-server exited before it was ready:\n${child.tail()}`);
-    const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    c.on('error', () => {});
-    try {
-      await c.connect();
-      await c.ping();
-      c.disconnect();
-      return;
-    } catch {
-      c.disconnect();
-      if (Date.now() > until) throw new Error(`redis-server on ${port} not ready within 10 s`);
-      await sleep(50);
-    }
-  }
-}
-
 const med = (xs: number[]) => spread(xs)!.median;
 
 
@@ -259,7 +240,6 @@ const scenario: Scenario = {
     const clients: Redis[] = [];
     const filters: SpamFilter[] = [];
     try {
-      await waitForRedis(port, redisChild);
       const client = (name: string, fastFail: boolean) => {
         // The gateway's hot-path connection settings (DESIGN.md) for ours; ioredis defaults for rlf.
         const r = fastFail
