@@ -18,71 +18,54 @@
 /** A sweep evicts down to this share of the capacity: sweeps stay rare (1 per capacity/16 inserts). */
 const LOW_WATER = 15 / 16;
 
-interface Slot<V> {
+/** An `Lru` entry: the value and its flag. */
+interface Slot<V> extends LruItem {
   value: V;
-  used: boolean;
 }
 
+/** A bounded map of any values: each kept in a small slot object carrying the flag. */
 export class Lru<K, V> {
-  private readonly map = new Map<K, Slot<V>>();
-  private readonly lowWater: number;
-  /** Entries evicted since construction. */
-  evicted = 0;
+  private readonly items: ItemLru<K, Slot<V>>;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 2) throw new RangeError(`Lru capacity must be an integer >= 2, got ${capacity}`);
-    this.lowWater = Math.max(1, Math.floor(capacity * LOW_WATER));
+    this.items = new ItemLru(capacity);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.items.size;
+  }
+
+  /** Entries evicted since construction. */
+  get evicted(): number {
+    return this.items.evicted;
   }
 
   get(key: K): V | undefined {
-    const s = this.map.get(key);
-    if (s === undefined) return undefined;
-    s.used = true;
-    return s.value;
+    return this.items.get(key)?.value;
   }
 
   /** Looks without marking the entry used. */
   peek(key: K): V | undefined {
-    return this.map.get(key)?.value;
+    return this.items.peek(key)?.value;
   }
 
   set(key: K, value: V): void {
-    const s = this.map.get(key);
+    const s = this.items.peek(key);
     if (s !== undefined) {
       s.value = value;
-      s.used = true;
+      s.lruUsed = true;
       return;
     }
     // New entries start unused: a key seen once goes before anything seen again.
-    this.map.set(key, { value, used: false });
-    if (this.map.size > this.capacity) this.sweep();
+    this.items.add(key, { value, lruUsed: false });
   }
 
   delete(key: K): boolean {
-    return this.map.delete(key);
+    return this.items.delete(key);
   }
 
   clear(): void {
-    this.map.clear();
-  }
-
-  private sweep(): void {
-    // One iterator for the whole sweep: entries moved to the end are reached again (with the
-    // flag cleared) if the sweep gets that far, so it always ends.
-    for (const [k, s] of this.map) {
-      if (this.map.size <= this.lowWater) return;
-      this.map.delete(k);
-      if (s.used) {
-        s.used = false;
-        this.map.set(k, s);
-      } else {
-        this.evicted++;
-      }
-    }
+    this.items.clear();
   }
 }
 
@@ -92,9 +75,9 @@ export interface LruItem {
 }
 
 /**
- * The same CLOCK eviction for values that are objects of ours, the flag kept on the value itself:
+ * The CLOCK eviction itself, for values that are objects of ours with the flag kept on the value:
  * one object and one pointer hop less per entry — the per-user rate check touches one object.
- * A value must be stored under one key only (the flag is per value).
+ * A value must be stored under one key only (the flag is per value). `Lru` wraps it for any value.
  */
 export class ItemLru<K, V extends LruItem> {
   private readonly map = new Map<K, V>();
@@ -117,6 +100,19 @@ export class ItemLru<K, V extends LruItem> {
     return v;
   }
 
+  /** Looks without marking the entry used. */
+  peek(key: K): V | undefined {
+    return this.map.get(key);
+  }
+
+  delete(key: K): boolean {
+    return this.map.delete(key);
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+
   /** Adds a new entry (callers check `get` first). */
   add(key: K, value: V): void {
     value.lruUsed = false;
@@ -125,6 +121,8 @@ export class ItemLru<K, V extends LruItem> {
   }
 
   private sweep(): void {
+    // One iterator for the whole sweep: entries moved to the end are reached again (with the
+    // flag cleared) if the sweep gets that far, so it always ends.
     for (const [k, v] of this.map) {
       if (this.map.size <= this.lowWater) return;
       this.map.delete(k);
