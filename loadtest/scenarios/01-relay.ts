@@ -63,7 +63,12 @@ const FULL: Plan = {
   subscribersPerRoom: 20,
   publishersPerRoom: 2,
   ratePerPublisher: 20,
-  warmupSec: 2,
+  // Steady state, not start-up: for its first ~10 s under load a fresh modgate still compiles
+  // (TurboFan on V8's helper threads) and its worker isolates (keyword builder, image pool) run
+  // their start-up and memory-reducer GCs. On a quiet machine (ad-hoc per-thread schedstat runs,
+  // 2026-11-23) that put modgate at 1.6–1.7× bare uWS after a 2–3 s warm-up and 1.2–1.33× after
+  // 10 s, while bare uWS was the same either way. Every variant gets the same warm-up.
+  warmupSec: 10,
   measuredSec: 10,
 };
 /** --quick: same shape and rate (figures comparable with the full run, only noisier); a short
