@@ -59,15 +59,42 @@ const DOT_STOP_WORDS: ReadonlySet<string> = new Set('the a an this that my your 
 
 const EMPTY: LinkMatch[] = [];
 
-/** Cheap precheck: every link form contains a dot, an ideographic/full-width stop or "dot". */
+/**
+ * Cheap precheck: every link form contains a dot followed by a letter (a TLD, perhaps after the
+ * spaces and closing bracket of a disguise like "example (.) com"), a "//" (a scheme, whose host
+ * may be an IP address), an ideographic/full-width stop or "dot". Numbers ("3.5", "t=12.25"),
+ * "1.2.3" and sentence ends ("ok.") skip the extraction.
+ */
 export function mayContainLink(text: string): boolean {
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c === 46 || c === 0x3002 || c === 0xff0e || c === 0xff61 || c === 0xfe52) return true;
-    if ((c | 32) === 100 && i + 2 < n && (text.charCodeAt(i + 1) | 32) === 111 && (text.charCodeAt(i + 2) | 32) === 116) return true;
+    if (c === 46) {
+      if (dotMayLink(text, i)) return true;
+    } else if (c === 0x3002 || c === 0xff0e || c === 0xff61 || c === 0xfe52) return true;
+    else if (c === 47 && text.charCodeAt(i + 1) === 47) return true;
+    else if ((c | 32) === 100 && i + 2 < n && (text.charCodeAt(i + 1) | 32) === 111 && (text.charCodeAt(i + 2) | 32) === 116) return true;
   }
   return false;
+}
+
+/**
+ * Whether the '.' at `i` may belong to a link: a TLD's first letter must follow it, at once or
+ * after the closing bracket of a disguise ("example (.) com", "example [ . ] com"). A dot before
+ * white space ("ok. fine"), digits ("3.5"), punctuation or another dot ("...": that one is
+ * judged on its own) is not a link, unless it ends "www". Linear over a text: the run skipped after one dot never reaches the next.
+ */
+export function dotMayLink(text: string, i: number): boolean {
+  const n = text.length;
+  let j = skipSpaces(text, i + 1);
+  const b = text.charCodeAt(j);
+  if (b === 93 || b === 41 || b === 125 || b === 62) j = skipSpaces(text, j + 1);
+  else if (j > i + 1) return false;
+  if (j >= n) return false;
+  // A TLD starts with a letter; non-ASCII may fold to one (NFKC: full-width forms).
+  const c = text.charCodeAt(j) | 32;
+  if ((c >= 97 && c <= 122) || c > 127) return true;
+  return i >= 3 && (text.charCodeAt(i - 1) | 32) === 119 && (text.charCodeAt(i - 2) | 32) === 119 && (text.charCodeAt(i - 3) | 32) === 119;
 }
 
 const isAsciiAlnum = (c: number) => (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
@@ -211,7 +238,11 @@ function spelledDot(s: string, i: number): boolean {
 
 /** Extracts the hosts of links, domains and e-mail addresses in `text` (see the module comment). */
 export function extractLinks(text: string, max: number = MAX_LINKS_EXTRACTED): LinkMatch[] {
-  if (!mayContainLink(text)) return EMPTY;
+  return mayContainLink(text) ? extractLinksUnchecked(text, max) : EMPTY;
+}
+
+/** extractLinks without the precheck (exported for the test that the precheck never hides a link). */
+export function extractLinksUnchecked(text: string, max: number = MAX_LINKS_EXTRACTED): LinkMatch[] {
   const { text: s, marks } = canonicalize(text);
   let found: LinkMatch[] | undefined;
   let seen: Set<string> | undefined;

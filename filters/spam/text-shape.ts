@@ -1,3 +1,5 @@
+import { dotMayLink } from './links.ts';
+
 /**
  * The shape of a message, in one linear pass over its code points: mentions, caps, the longest
  * run of one character, the longest stack of combining marks. The flood rules read these.
@@ -13,7 +15,7 @@ export interface TextShape {
   maxRun: number;
   /** Longest run of combining marks ("zalgo" stacks them on one letter). */
   maxCombining: number;
-  /** Has a dot-like character or "dot": link extraction is worth running (links.ts mayContainLink). */
+  /** Link extraction is worth running: the same test as links.ts mayContainLink. */
   maybeLink: boolean;
 }
 
@@ -78,8 +80,11 @@ export function analyzeShape(text: string, out: TextShape = emptyShape()): TextS
         upper++;
       } else if (c >= 97 && c <= 122) cased++;
       else if (c === 64 && boundary && i + 1 < n && isNameChar(text.charCodeAt(i + 1))) mentions++;
-      else if (c === 46) maybeLink = true;
-      if ((c | 32) === 100 && (text.charCodeAt(i + 1) | 32) === 111 && (text.charCodeAt(i + 2) | 32) === 116) maybeLink = true;
+      if (maybeLink) {
+        // already known
+      } else if (c === 46) maybeLink = dotMayLink(text, i);
+      else if (c === 47) maybeLink = text.charCodeAt(i + 1) === 47;
+      else if ((c | 32) === 100 && (text.charCodeAt(i + 1) | 32) === 111 && (text.charCodeAt(i + 2) | 32) === 116) maybeLink = true;
     } else if (c === 0x3002 || c === 0xff0e || c === 0xff61 || c === 0xfe52) {
       maybeLink = true; // ideographic / full-width stops
     } else if ((c >= 0xc0 && c < 0x590) || (c >= 0xff21 && c <= 0xff5a)) {

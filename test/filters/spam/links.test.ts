@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { extractLinks, mayContainLink, type LinkKind } from '../../../filters/spam/links.ts';
+import { extractLinks, extractLinksUnchecked, mayContainLink, type LinkKind } from '../../../filters/spam/links.ts';
+import { analyzeShape } from '../../../filters/spam/text-shape.ts';
 
 const hosts = (t: string) => extractLinks(t).map((l) => l.host);
 
@@ -60,6 +61,38 @@ describe('extractLinks', () => {
     expect(mayContainLink('hello there friend')).toBe(false);
     expect(mayContainLink('example DOT com')).toBe(true);
     expect(mayContainLink('a.b')).toBe(true);
+  });
+
+  it.each([
+    ['numbers', 't=1718.25 s=3 version 1.2.3 costs 3.50'],
+    ['sentence ends', 'ok. fine... really.'],
+    ['dot then digits behind brackets', 'see (.) 12'],
+  ])('the precheck skips dots no link can follow: %s', (_n, text) => {
+    expect(mayContainLink(text)).toBe(false);
+    expect(analyzeShape(text).maybeLink).toBe(false);
+  });
+
+  it.each([
+    ['a scheme with an IP host', 'go to http://10.0.0.1/x now'],
+    ['a disguised scheme with an IP host', 'hxxp[:]//10.0.0.1/x'],
+    ['www before digits', 'www.123.example'],
+    ['a disguised dot', 'example (.) com'],
+    ['a later dot', '1.5 and example.com'],
+  ])('the precheck keeps %s', (_n, text) => {
+    expect(mayContainLink(text)).toBe(true);
+    expect(analyzeShape(text).maybeLink).toBe(true);
+  });
+
+  it('the precheck never hides a link the extraction would find (property)', () => {
+    const piece = fc.constantFrom('.', '. ', ' ', '(', ')', '[', ']', '{', '}', '<', '>', ':', '/', '//', '@', 'dot', 'DOT', 'www', 'hxxp', 'http', 'com', 'me', 'ly', 'example', 'a', 'x', '1', '2', '10', '0', '。', '．', '．com', '\n', 'ｃｏｍ', 'рф', '(.)', '[.]', '<.>', '{.}', ' [ . ] ', '< . >');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }).map((a) => a.join('')), (t) => {
+        const pre = mayContainLink(t);
+        expect(analyzeShape(t).maybeLink).toBe(pre);
+        if (!pre) expect(extractLinksUnchecked(t)).toEqual([]);
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('takes linear time on adversarial input (no backtracking)', () => {
