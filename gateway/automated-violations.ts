@@ -10,6 +10,7 @@
  * shadow mode never are.
  */
 import type { PipelineMessage, PipelineResult, Finding } from '../filters/pipeline.ts';
+import { Lru } from '../filters/spam/lru.ts';
 
 export interface AutomatedViolation {
   category: string;
@@ -58,12 +59,10 @@ export const AUTOMATED_VIOLATION_WINDOW_MS = 10_000;
 const TRACKED_USERS = 100_000;
 
 export class ViolationThrottle {
-  private readonly windows = new Map<string, { start: number; n: number }>();
+  private readonly windows = new Lru<string, { start: number; n: number }>(TRACKED_USERS);
   allow(userId: string, now: number): boolean {
     let w = this.windows.get(userId);
     if (!w || now - w.start >= AUTOMATED_VIOLATION_WINDOW_MS) {
-      this.windows.delete(userId);
-      if (this.windows.size >= TRACKED_USERS) this.windows.delete(this.windows.keys().next().value!);
       w = { start: now, n: 0 };
       this.windows.set(userId, w);
     }

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage } from './protocol.ts';
+import { Lru } from '../filters/spam/lru.ts';
 import type { SharedConfig } from './shared-config.ts';
 
 export type QueueItemKind = 'held' | 'message_report' | 'user_report';
@@ -48,7 +49,7 @@ export const REPORTS_PER_WINDOW = 10;
 export const REPORT_WINDOW_MS = 10 * 60_000;
 
 export class ReviewQueue {
-  private readonly reportWindows = new Map<string, { start: number; n: number }>();
+  private readonly reportWindows = new Lru<string, { start: number; n: number }>(100_000);
 
   constructor(
     private readonly shared: SharedConfig,
@@ -96,7 +97,6 @@ export class ReviewQueue {
     if (!w || now - w.start >= REPORT_WINDOW_MS) {
       w = { start: now, n: 0 };
       this.reportWindows.set(reporter, w);
-      if (this.reportWindows.size > 100_000) this.reportWindows.delete(this.reportWindows.keys().next().value!);
     }
     return ++w.n <= REPORTS_PER_WINDOW;
   }

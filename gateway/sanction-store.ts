@@ -12,6 +12,7 @@
  */
 import type { Feature, History, SanctionKind, StrikeRecord } from '../rules/types.ts';
 import type { Notice } from './protocol.ts';
+import { Lru } from '../filters/spam/lru.ts';
 
 export type { Feature, SanctionKind };
 
@@ -126,7 +127,8 @@ export class SanctionIndex {
   private readonly byId = new Map<string, Sanction>();
   private readonly bans = new Map<string, Sanction>(); // 'd:<device>' / 'i:<ip>' → ban
   /** Ids lifted or expired here: a replayed put (outbox, late wake-up) must not revive them. */
-  private readonly ended = new Set<string>();
+  /** Ids ended here, most recent kept (bounded: see Lru for why not Map + delete-oldest). */
+  private readonly ended = new Lru<string, true>(ENDED_KEEP);
 
   get size(): number {
     return this.byId.size;
@@ -138,7 +140,7 @@ export class SanctionIndex {
 
   /** Known now, or ended here (a put of it would be ignored). */
   has(id: string): boolean {
-    return this.byId.has(id) || this.ended.has(id);
+    return this.byId.has(id) || this.ended.peek(id) !== undefined;
   }
 
   all(): IterableIterator<Sanction> {
@@ -147,7 +149,7 @@ export class SanctionIndex {
 
   /** Returns false when the sanction was already there (idempotent). */
   put(s: Sanction): boolean {
-    if (this.byId.has(s.id) || this.ended.has(s.id)) return false;
+    if (this.byId.has(s.id) || this.ended.peek(s.id) !== undefined) return false;
     this.byId.set(s.id, s);
     const list = this.byUser.get(s.userId);
     if (list) list.push(s);
@@ -163,8 +165,7 @@ export class SanctionIndex {
     const s = this.byId.get(id);
     if (!s) return undefined;
     this.byId.delete(id);
-    this.ended.add(id);
-    if (this.ended.size > ENDED_KEEP) this.ended.delete(this.ended.values().next().value!);
+    this.ended.set(id, true);
     const list = this.byUser.get(s.userId)?.filter((x) => x.id !== id);
     if (list?.length) this.byUser.set(s.userId, list);
     else this.byUser.delete(s.userId);

@@ -36,6 +36,7 @@ import { Pipeline, type Filter, type Verdict } from '../filters/pipeline.ts';
 import { alwaysRuns, configurePipeline } from './pipeline-config.ts';
 import { createKeywordFilter, compileUserFilter } from '../filters/keyword/index.ts';
 import { createSpamFilter } from '../filters/spam/spam-filter.ts';
+import { Lru } from '../filters/spam/lru.ts';
 import { createImageFilter } from '../filters/image/image-filter.ts';
 import type { BanksSnapshot } from '../filters/image/banks.ts';
 import { BANKS_KEY, termsSnapshot } from './filter-admin.ts';
@@ -154,8 +155,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const conns = new Set<Conn>();
   const adminConns = new Set<Conn>();
   /** Where each user was last seen on this node (device, IP), for moderators and IP bans. */
-  const seen = new Map<string, { device?: string; ip?: string; at: number }>();
   const SEEN_KEEP = 100_000;
+  const seen = new Lru<string, { device?: string; ip?: string; at: number }>(SEEN_KEEP);
   let accepting = true;
   let rooms!: Rooms;
   const deliverNoticeLocally = (userId: string, notice: Notice) => {
@@ -310,7 +311,6 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         ...(refusal.until ? { until: refusal.until } : {}),
       });
     }
-    if (seen.size >= SEEN_KEEP) seen.delete(seen.keys().next().value!);
     seen.set(identity.id, { ...(identity.device ? { device: identity.device } : {}), ip: meta.ip, at: Date.now() });
     log.debug({ user: identity.id, door: meta.door, ns }, 'handshake accepted');
     return identity;
@@ -398,7 +398,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     config,
     sharedConfig,
     streams,
-    seen: (userId) => seen.get(userId),
+    seen: (userId) => seen.peek(userId),
     async collectKillAcks(streamId, windowMs) {
       const acks: KillAck[] = [];
       killAcks.set(streamId, acks);
@@ -425,10 +425,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
 
   /** Who wrote recent messages (reports name a message id; the author comes from here). */
-  const messageAuthors = new Map<string, string>();
+  const messageAuthors = new Lru<string, string>(RECENT_AUTHORS);
   const rememberAuthor = (room: string, id: string, userId: string) => {
     messageAuthors.set(`${room}:${id}`, userId);
-    if (messageAuthors.size > RECENT_AUTHORS) messageAuthors.delete(messageAuthors.keys().next().value!);
   };
   /** Enough distinct users reported it: hide it pending review (POLICY.md due process). */
   async function autoHide(item: QueueItem): Promise<void> {
@@ -541,7 +540,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       if (!isKnownCategory(policy, p.category)) return fail('invalid', `unknown category ${p.category}`, { issues: ['category: not in policy'] });
       if (!queue.allowReport(conn.user.id)) return fail('rate_limited', 'too many reports; try again later', { retryAfterMs: REPORT_WINDOW_MS });
       if (event === 'message:report' && !conn.rooms.has(p.room!)) return fail('forbidden', 'join the room to report its messages');
-      const reported = event === 'user:report' ? p.userId! : messageAuthors.get(`${p.room}:${p.messageId}`);
+      const reported = event === 'user:report' ? p.userId! : messageAuthors.peek(`${p.room}:${p.messageId}`);
       if (!reported) return fail('not_found', 'no such recent message in this room');
       let r: Awaited<ReturnType<ReviewQueue['report']>>;
       try {
