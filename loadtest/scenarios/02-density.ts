@@ -30,7 +30,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -63,7 +63,8 @@ interface Plan {
   rssSampleGapMs: number;
   /** Run a round's variants at once, each with its own server and clients (quick only: RSS is a
    *  per-process figure that CPU contention barely moves, so the smoke check fits its minute;
-   *  the full run interleaves them one at a time). */
+   *  the full run interleaves them one at a time). Parallel variants are not pinned to cores
+   *  either: start-ups (4 servers, their clients) then spread over both. */
   parallelVariants: boolean;
 }
 
@@ -94,6 +95,10 @@ const QUICK: Plan = {
   rssSampleGapMs: 100,
   parallelVariants: true,
 };
+
+/** Whether processes are pinned (taskset) to the server and generator cores: not when the
+ *  variants run at once (quick). */
+const pinned = (ctx: BenchContext) => !(ctx.quick ? QUICK : FULL).parallelVariants;
 
 /** Handshakes in flight per client process. */
 const CONNECT_CONCURRENCY = 25;
@@ -131,7 +136,13 @@ interface ClientConfig {
   connectTimeoutMs: number;
   /** The client exits by itself after this long, whatever happens to the harness. */
   holdCapMs: number;
+  /** When set, the client starts (Node, tsx, its modules) at once but opens its connections only
+   *  once this file exists: its start-up overlaps the warm-up instead of following it. */
+  goFile?: string;
 }
+
+/** How often a client waiting for its go file looks for it. */
+const GO_POLL_MS = 10;
 
 interface ConnectedReport {
   count: number;
@@ -323,7 +334,7 @@ async function startServer(
     args: cmd.args,
     cwd: ctx.repoRoot,
     env: opts.env,
-    cpu: ctx.cpus.server,
+    cpu: pinned(ctx) ? ctx.cpus.server : undefined,
     logFile: opts.logFile,
   });
   let inspectorUrl: string | undefined;
@@ -500,7 +511,7 @@ function startClientProcess(ctx: BenchContext, fds: FdPlan, cfg: ClientConfig, l
     args: cmd.args,
     cwd: ctx.repoRoot,
     env: { ...process.env, [CLIENT_ENV]: JSON.stringify(cfg) },
-    cpu: ctx.cpus.generator,
+    cpu: pinned(ctx) ? ctx.cpus.generator : undefined,
     logFile,
   });
   const lost: string[] = [];
@@ -557,7 +568,9 @@ async function runOnce(ctx: BenchContext, plan: Plan, fds: FdPlan, variant: Vari
   const clients: ClientProc[] = [];
   const pid = started.child.pid;
   const holdCapMs = 2 * CONNECT_TIMEOUT_MS + 4 * plan.settleMs + 60_000;
-  const clientConfig = (label: string, first: number, count: number): ClientConfig => ({
+  const goFile = `${base}.go`;
+  rmSync(goFile, { force: true }); // left by an earlier run of the bench
+  const clientConfig = (label: string, first: number, count: number, go?: string): ClientConfig => ({
     label,
     client: variant.client,
     url: started.url,
@@ -568,6 +581,7 @@ async function runOnce(ctx: BenchContext, plan: Plan, fds: FdPlan, variant: Vari
     concurrency: CONNECT_CONCURRENCY,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
     holdCapMs,
+    ...(go ? { goFile: go } : {}),
   });
   const serverGone = () =>
     started.child.exitStatus
@@ -579,17 +593,20 @@ async function runOnce(ctx: BenchContext, plan: Plan, fds: FdPlan, variant: Vari
 
     const warm = startClientProcess(ctx, fds, clientConfig(`density-client(${variant.name}, warm-up)`, 0, plan.warmupConnections), `${base}.client-warmup.log`);
     clients.push(warm);
+    // The measured clients start now and wait for the go file: a client process's own start-up
+    // (Node, tsx, its modules; on the generator's core) is not server memory.
+    const parts = chunks(plan.warmupConnections, plan.connections, plan.perClientProcess);
+    const procs = parts.map((p, i) =>
+      startClientProcess(ctx, fds, clientConfig(`density-client(${variant.name}, ${i + 1}/${parts.length})`, p.first, p.count, goFile), `${base}.client-${i + 1}.log`),
+    );
+    clients.push(...procs);
     await warm.connected;
     await sleep(plan.settleMs);
     const baselineNoGc = await sampleRss(pid, plan);
     const baseline = await readRss(pid, plan, started.inspector);
 
     const t0 = performance.now();
-    const parts = chunks(plan.warmupConnections, plan.connections, plan.perClientProcess);
-    const procs = parts.map((p, i) =>
-      startClientProcess(ctx, fds, clientConfig(`density-client(${variant.name}, ${i + 1}/${parts.length})`, p.first, p.count), `${base}.client-${i + 1}.log`),
-    );
-    clients.push(...procs);
+    writeFileSync(goFile, '');
     const reports = await Promise.all(procs.map((p) => p.connected));
     const connectMs = performance.now() - t0;
     const up = reports.reduce((s, r) => s + r.count, 0);
@@ -757,7 +774,7 @@ function renderMarkdown(
       `rooms, opened from ${Math.ceil(plan.connections / plan.perClientProcess)} client processes after ` +
       `${plan.warmupConnections} warm-up connections; RSS read ${plan.settleMs / 1000} s after the last connection ` +
       `was up (median of ${plan.rssSamples} samples). ${plan.rounds} round${plan.rounds > 1 ? 's' : ''}, variants ` +
-      `interleaved (${VARIANTS.map((v) => v.name).join(', ')}, ...), every run on a fresh server; ${ctx.cpus.description}. ` +
+      `interleaved (${VARIANTS.map((v) => v.name).join(', ')}, ...), every run on a fresh server; ${pinned(ctx) ? ctx.cpus.description : 'no process pinned to a core'}. ` +
       `Open files: soft ${limit(fds.soft)}, hard ${limit(fds.hard)}` +
       (fds.childLimit > fds.soft ? `, children started with ${fds.childLimit}` : '') +
       '.' +
@@ -933,6 +950,7 @@ async function runClient(cfg: ClientConfig): Promise<void> {
     });
 
   const open = cfg.client === 'raw' ? openRaw : openSocketio;
+  if (cfg.goFile) while (!existsSync(cfg.goFile)) await new Promise((r) => setTimeout(r, GO_POLL_MS));
   const t0 = performance.now();
   const timer = setTimeout(() => fail(`${cfg.count} connections not up within ${cfg.connectTimeoutMs} ms`), cfg.connectTimeoutMs);
   let next = 0;
