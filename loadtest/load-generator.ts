@@ -20,8 +20,10 @@ import { SignJWT } from 'jose';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { clockTicksPerSecond, processCpuTicks, processTreeCpuNs } from './lib/cpu.ts';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   LOADGEN_CONFIG_ENV,
+  LOADGEN_CONFIG_FILE_ENV,
   RESULT_PREFIX,
   type LoadGenConfig,
   type LoadGenResult,
@@ -56,16 +58,32 @@ interface ClientEvents {
   onLost(description: string): void;
 }
 
-function readConfig(): LoadGenConfig {
+/** How often, and how long, the generator looks for its config file. */
+const CONFIG_POLL_MS = 10;
+const CONFIG_WAIT_MS = 60_000;
+
+async function readConfig(): Promise<LoadGenConfig> {
+  const file = process.env[LOADGEN_CONFIG_FILE_ENV];
+  if (file) {
+    const until = Date.now() + CONFIG_WAIT_MS;
+    while (!existsSync(file)) {
+      if (Date.now() > until) {
+        console.error(`load-generator: ${file} did not appear within ${CONFIG_WAIT_MS} ms`);
+        process.exit(2);
+      }
+      await new Promise((r) => setTimeout(r, CONFIG_POLL_MS));
+    }
+    return JSON.parse(readFileSync(file, 'utf8')) as LoadGenConfig;
+  }
   const json = process.env[LOADGEN_CONFIG_ENV];
   if (!json) {
-    console.error(`load-generator: set ${LOADGEN_CONFIG_ENV} to a JSON LoadGenConfig`);
+    console.error(`load-generator: set ${LOADGEN_CONFIG_ENV} to a JSON LoadGenConfig (or ${LOADGEN_CONFIG_FILE_ENV} to a file holding it)`);
     process.exit(2);
   }
   return JSON.parse(json) as LoadGenConfig;
 }
 
-const cfg = readConfig();
+const cfg = await readConfig();
 
 const membersPerRoom = cfg.subscribersPerRoom + cfg.publishersPerRoom;
 const publisherCount = cfg.rooms * cfg.publishersPerRoom;

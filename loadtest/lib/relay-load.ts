@@ -6,6 +6,8 @@
  */
 
 export const LOADGEN_CONFIG_ENV = 'LOADGEN_CONFIG';
+/** Or: a file the generator waits for (it starts up while the server does, then reads it). */
+export const LOADGEN_CONFIG_FILE_ENV = 'LOADGEN_CONFIG_FILE';
 export const RESULT_PREFIX = 'RESULT ';
 
 export interface LoadGenConfig {

@@ -9,9 +9,9 @@
  * per round (side by side in time), then summarised as median and min–max.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOADGEN_CONFIG_ENV, RESULT_PREFIX, type LoadGenConfig, type LoadGenResult } from '../lib/relay-load.ts';
+import { LOADGEN_CONFIG_FILE_ENV, RESULT_PREFIX, type LoadGenConfig, type LoadGenResult } from '../lib/relay-load.ts';
 import { describeExit, findFreePort, invalidRunsMarkdown, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
 import { addSpread, cell, fmt, round4, roundRatios, spread, type Spread } from '../lib/stats.ts';
 import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
@@ -231,16 +231,26 @@ function loadConfig(plan: Plan, variant: Variant, started: Started): LoadGenConf
   };
 }
 
-async function runGenerator(ctx: BenchContext, cfg: LoadGenConfig, logFile: string): Promise<LoadGenResult> {
+/**
+ * Starts the load generator (on its own core) at once: Node, tsx and its modules load while the
+ * server starts on the other core. It waits for its config in `configFile`; `run` writes it.
+ */
+function startGenerator(ctx: BenchContext, variant: VariantName, configFile: string, logFile: string) {
+  rmSync(configFile, { force: true });
   const child = new ManagedChild({
-    name: `load-generator(${cfg.variant})`,
+    name: `load-generator(${variant})`,
     command: process.execPath,
     args: ['--import', 'tsx', join(ctx.repoRoot, 'loadtest/load-generator.ts')],
     cwd: ctx.repoRoot,
-    env: { ...process.env, [LOADGEN_CONFIG_ENV]: JSON.stringify(cfg) },
+    env: { ...process.env, [LOADGEN_CONFIG_FILE_ENV]: configFile },
     cpu: ctx.cpus.generator,
     logFile,
   });
+  return { child, run: (cfg: LoadGenConfig) => runGenerator(child, cfg, configFile) };
+}
+
+async function runGenerator(child: ManagedChild, cfg: LoadGenConfig, configFile: string): Promise<LoadGenResult> {
+  writeFileSync(configFile, JSON.stringify(cfg));
   let result: LoadGenResult | undefined;
   child.onLine((line, stream) => {
     if (stream === 'stdout' && line.startsWith(RESULT_PREFIX)) {
@@ -270,15 +280,17 @@ async function runGenerator(ctx: BenchContext, cfg: LoadGenConfig, logFile: stri
 
 async function runOnce(ctx: BenchContext, plan: Plan, variant: Variant, round: number): Promise<RunRecord> {
   const base = join(ctx.tmpDir, `relay-${variant.name}-r${round}`);
+  const generator = startGenerator(ctx, variant.name, `${base}.generator.json`, `${base}.generator.log`);
   let started: Started;
   try {
     started = await variant.start(ctx, `${base}.server.log`);
   } catch (err) {
+    await generator.child.stop();
     const status = err instanceof Unavailable ? 'unavailable' : 'invalid';
     return { variant: variant.name, round, status, reasons: [(err as Error).message] };
   }
   try {
-    const result = await runGenerator(ctx, loadConfig(plan, variant, started), `${base}.generator.log`);
+    const result = await generator.run(loadConfig(plan, variant, started));
     const reasons = [...result.invalidReasons];
     // Connections dropping may be the server dying: give its exit a moment to be seen.
     if (!result.valid) await Promise.race([started.child.exited, sleep(SERVER_EXIT_GRACE_MS)]);
@@ -291,6 +303,7 @@ async function runOnce(ctx: BenchContext, plan: Plan, variant: Variant, round: n
   } catch (err) {
     return { variant: variant.name, round, status: 'invalid', reasons: [(err as Error).message] };
   } finally {
+    await generator.child.stop();
     await started.child.stop();
   }
 }
