@@ -3,7 +3,7 @@
  * the results.
  *
  *   npm run bench                  all scenarios, full counts
- *   npm run bench -- --quick       reduced counts and rounds (the aim is under a minute; ~1.5–2 min on the 2-core dev VM)
+ *   npm run bench -- --quick       reduced counts and rounds, under a minute (~56–60 s on the 2-core dev VM, quiet)
  *   npm run bench -- --only 1      only scenario 1 (repeatable, or --only 1,3)
  *
  * Scenarios are the modules loadtest/scenarios/NN-name.ts (default export: a Scenario, see
@@ -43,7 +43,7 @@ Reproduce:
 
 \`\`\`sh
 npm run bench                 # every scenario, full counts (several minutes)
-npm run bench -- --quick      # reduced counts and rounds (~1.5–2 min here): a smoke check, not a claim
+npm run bench -- --quick      # reduced counts and rounds (~1 min here): a smoke check, not a claim
 npm run bench -- --only 1     # one scenario
 \`\`\`
 

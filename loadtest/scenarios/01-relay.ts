@@ -432,9 +432,9 @@ function renderMarkdown(
       `${messagesPerSec} msg/s open loop = ${(messagesPerSec * members).toLocaleString('en-US')} deliveries/s, ` +
       `${TEXT_BYTES}-byte texts. Per run ${Math.round(plan.warmupSec * messagesPerSec)} warm-up messages ` +
       `(${plan.warmupSec} s, discarded), then ${measured} measured (${plan.measuredSec} s, ` +
-      `${(measured * members).toLocaleString('en-US')} deliveries). ${plan.rounds} rounds, variants interleaved ` +
+      `${(measured * members).toLocaleString('en-US')} deliveries). ${plan.rounds} round${plan.rounds > 1 ? 's' : ''}, variants interleaved ` +
       `(${VARIANTS.map((v) => v.name).join(', ')}, ...); ${ctx.cpus.description}.` +
-      (ctx.quick ? ' **Quick run: short window and 2 rounds — a smoke check, not a claim.**' : ''),
+      (ctx.quick ? ` **Quick run: short window and ${plan.rounds} round${plan.rounds > 1 ? 's' : ''} — a smoke check, not a claim.**` : ''),
   );
   lines.push('');
   lines.push('| variant | server CPU µs / delivery | p50 ms | p99 ms | max ms | server core load | generator ELU | valid runs |');
