@@ -16,6 +16,9 @@ interface UserData {
   conn: RawConn | undefined;
 }
 
+/** Keeps a leading BOM, as Buffer#toString did (the frame is then not JSON). */
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /** WebSocket close codes used by the gateway. */
 export const CLOSE = { goingAway: 1001, policy: 1008, tooBig: 1009 } as const;
 
@@ -161,8 +164,9 @@ export function attachRawDoor(app: TemplatedApp, host: DoorHost, path: '/ws' | '
         return;
       }
       if (isBinary) return sendError(conn, { code: 'invalid', message: 'binary frames are not accepted: send JSON text frames', issues: ['frame: binary'] });
-      // uWS reuses `message` once this callback returns: decoding copies it into a JS string.
-      const text = Buffer.from(message).toString('utf8');
+      // uWS reuses `message` once this callback returns: decoding copies it into a JS string
+      // (invalid UTF-8 becomes U+FFFD, as with Buffer#toString; no Buffer object per frame).
+      const text = UTF8.decode(message);
       let frame: unknown;
       try {
         frame = JSON.parse(text);
