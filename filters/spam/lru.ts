@@ -12,8 +12,8 @@
  * Why not a strict LRU (delete + re-insert on every hit): it doubles the cost of the rate check.
  * Why not a Map that deletes `keys().next().value` past its capacity (what the gateway's bounded
  * maps did): V8 leaves a hole for each deleted entry until the table is rehashed, and a fresh
- * iterator walks every hole from the start, so each eviction rescans the ones before it. In a
- * microbenchmark a 200k-entry map paid 50-160 µs per insert that way (~1.4 µs with this class).
+ * iterator walks every hole from the start, so each eviction rescans the ones before it: the
+ * cost per insert grows with the map's size.
  * Why not two generations of Maps (swap when the young one is full): a working set larger than
  * half the capacity then moves every entry between Maps on every pass — measured 3-4× slower
  * than a plain Map lookup with 50k active users.

@@ -65,9 +65,9 @@ const FULL: Plan = {
   ratePerPublisher: 20,
   // Steady state, not start-up: for its first ~10 s under load a fresh modgate still compiles
   // (TurboFan on V8's helper threads) and its worker isolates (keyword builder, image pool) run
-  // their start-up and memory-reducer GCs. On a quiet machine (ad-hoc per-thread schedstat runs,
-  // 2026-11-23) that put modgate at 1.6–1.7× bare uWS after a 2–3 s warm-up and 1.2–1.33× after
-  // 10 s, while bare uWS was the same either way. Every variant gets the same warm-up.
+  // their start-up and memory-reducer GCs (seen with --trace-gc and per-thread schedstat). The
+  // last full run with 2 s measured 1.45× bare uWS, the first with 10 s 1.33× (docs/benchmarks.md).
+  // Every variant gets the same warm-up.
   warmupSec: 10,
   measuredSec: 10,
 };
