@@ -234,6 +234,15 @@ function pinned(cpu: number | undefined, command: string, args: string[]): [stri
   return ['taskset', ['-c', String(cpu), command, ...args]];
 }
 
+/**
+ * Pins a running process, every thread it has, to `cpu` (threads it starts later inherit it).
+ * For servers that may start up on any core and are pinned before anything is measured.
+ */
+export function pinNow(pid: number, cpu: number | undefined): void {
+  if (cpu === undefined || !hasTaskset()) return;
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
+
 /** CPUs this process may run on (Cpus_allowed_list, e.g. "0-1,4"), in order. */
 export function allowedCpus(): number[] {
   try {

@@ -3,8 +3,8 @@
  * two gateway nodes on it, raw-door clients, the raw Redis PUBLISH→SUBSCRIBE baseline, and the
  * interleaved raw/modgate blocks, all timed on this process's clock into µs HdrHistograms.
  *
- * The redis-server runs on the load generator's CPU, the two gateways on the server's CPU; every
- * connection is on 127.0.0.1.
+ * The redis-server runs on the load generator's CPU, the two gateways on the server's CPU (pinned
+ * once they are ready: they start up on both); every connection is on 127.0.0.1.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import hdr from 'hdr-histogram-js';
 import { mintToken, type MintOptions } from '../../gateway/auth.ts';
-import { findFreePort, ManagedChild, sleep, startRedisServer, waitReady } from './proc.ts';
+import { findFreePort, ManagedChild, pinNow, sleep, startRedisServer, waitReady } from './proc.ts';
 import { round4 } from './stats.ts';
 import type { BenchContext } from './types.ts';
 
@@ -133,12 +133,13 @@ export class TwoNodes {
           args: ['bin/modgate.mjs', 'serve'],
           cwd: ctx.repoRoot,
           env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), HOST: '127.0.0.1', MODGATE_JWT_SECRET: secret, REDIS_URL: `redis://127.0.0.1:${redisPort}`, MODGATE_NODE_ID: `bench-${name}`, LOG_LEVEL: 'warn', MODGATE_CONFIG: configFile },
-          cpu: ctx.cpus.server,
+          // Started on any core, so the two start-ups run side by side; pinned once ready.
           logFile: join(ctx.tmpDir, `${tag}-modgate-${name}.log`),
         });
         cluster.nodes.push({ child, port });
       }
       for (const n of cluster.nodes) await waitReady(n.child, n.port, '/readyz', 20_000);
+      for (const n of cluster.nodes) pinNow(n.child.pid, ctx.cpus.server);
     } catch (e) {
       await cluster.stop();
       throw e;

@@ -73,7 +73,7 @@ const FULL: Plan = {
 };
 /** --quick: same shape and rate (figures comparable with the full run, only noisier); a short
  *  window and one round so the whole bench stays under a minute. A smoke check, not a claim. */
-const QUICK: Plan = { ...FULL, rounds: 1, warmupSec: 0.5, measuredSec: 1.5 };
+const QUICK: Plan = { ...FULL, rounds: 1, warmupSec: 0.5, measuredSec: 1 };
 
 const TEXT_BYTES = 60;
 /** Connections opened at once during setup: fast, without a SYN burst that looks like abuse. */
