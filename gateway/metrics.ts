@@ -9,10 +9,9 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /**
  * prom-client's default metrics, one module each, minus its event-loop-lag module. That module
- * runs a second monitorEventLoopDelay beside ours, at 10 ms: with both, an idle gateway woke up
- * ~200 times a second (strace: 2,226 epoll_pwait in 10 s against 45 for a bare uWS relay), CPU
- * that benchmark 1 charges to every delivery. One monitor (ours) now feeds both our quantiles
- * and the `nodejs_eventloop_lag_*` gauges prom-client would have exported.
+ * runs a second monitorEventLoopDelay beside ours (at 10 ms, as ours did): two timers waking an
+ * idle gateway, CPU that benchmark 1 charges to every delivery. One monitor (ours) now feeds
+ * both our quantiles and the `nodejs_eventloop_lag_*` gauges prom-client would have exported.
  * The modules are CommonJS files of the pinned prom-client without an exports map.
  */
 type DefaultMetric = (registry: Registry, config: { prefix: string }) => void;

@@ -34,6 +34,11 @@ describe('HTTP endpoints', () => {
     expect(text).toMatch(/modgate_stage_seconds_count\{stage="pipeline"\} 2/);
     expect(text).toMatch(/modgate_filter_outcome_total\{filter="visible-text",outcome="drop"\} 1/);
     expect(text).toMatch(/modgate_event_loop_lag_seconds\{quantile="0.99"\}/);
+    // prom-client's default names, now fed by the same monitor, and its other defaults.
+    expect(text).toMatch(/\nmodgate_nodejs_eventloop_lag_p99_seconds \d/);
+    expect(text).toMatch(/\nmodgate_nodejs_eventloop_lag_max_seconds \d/);
+    expect(text).toMatch(/\nmodgate_process_cpu_seconds_total \d/);
+    expect(text).toMatch(/\nmodgate_nodejs_heap_size_used_bytes \d/);
     // The image pool: its workers alive (booting counts), nothing waiting, nothing crashed.
     expect(text).toMatch(/\nmodgate_image_workers [1-9]/);
     expect(text).toMatch(/\nmodgate_image_jobs_queued 0/);
