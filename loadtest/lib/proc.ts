@@ -243,6 +243,22 @@ export function pinNow(pid: number, cpu: number | undefined): void {
   execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
+/**
+ * Runs `fn` with this process (every thread) pinned to `cpu`, then gives it back every CPU it
+ * had: the harness's own work (timers, GC, log handling) then stays off the server's core while
+ * a server is measured there.
+ */
+export async function whilePinned<T>(cpu: number | undefined, fn: () => Promise<T>): Promise<T> {
+  const all = allowedCpus();
+  if (cpu === undefined || !hasTaskset() || all.length === 0) return fn();
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  try {
+    return await fn();
+  } finally {
+    execFileSync('taskset', ['-a', '-p', '-c', all.join(','), String(process.pid)], { stdio: 'ignore' });
+  }
+}
+
 /** CPUs this process may run on (Cpus_allowed_list, e.g. "0-1,4"), in order. */
 export function allowedCpus(): number[] {
   try {

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOADGEN_CONFIG_FILE_ENV, RESULT_PREFIX, type LoadGenConfig, type LoadGenResult } from '../lib/relay-load.ts';
-import { describeExit, findFreePort, invalidRunsMarkdown, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
+import { describeExit, findFreePort, invalidRunsMarkdown, ManagedChild, sleep, waitReady, whilePinned } from '../lib/proc.ts';
 import { addSpread, cell, fmt, round4, roundRatios, spread, type Spread } from '../lib/stats.ts';
 import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
 
@@ -433,7 +433,8 @@ function renderMarkdown(
       `${TEXT_BYTES}-byte texts. Per run ${Math.round(plan.warmupSec * messagesPerSec)} warm-up messages ` +
       `(${plan.warmupSec} s, discarded), then ${measured} measured (${plan.measuredSec} s, ` +
       `${(measured * members).toLocaleString('en-US')} deliveries). ${plan.rounds} round${plan.rounds > 1 ? 's' : ''}, variants interleaved ` +
-      `(${VARIANTS.map((v) => v.name).join(', ')}, ...); ${ctx.cpus.description}.` +
+      `(${VARIANTS.map((v) => v.name).join(', ')}, ...); ${ctx.cpus.description}` +
+      `${ctx.cpus.generator !== undefined ? '; the harness process itself on the generator\'s CPU during the runs' : ''}.` +
       (ctx.quick ? ` **Quick run: short window and ${plan.rounds} round${plan.rounds > 1 ? 's' : ''} — a smoke check, not a claim.**` : ''),
   );
   lines.push('');
@@ -487,15 +488,18 @@ const scenario: Scenario = {
     const plan = ctx.quick ? QUICK : FULL;
     const runs: RunRecord[] = [];
     const unavailable = new Set<VariantName>();
-    for (let round = 1; round <= plan.rounds; round++) {
-      for (const variant of VARIANTS) {
-        if (unavailable.has(variant.name)) continue;
-        const rec = await runOnce(ctx, plan, variant, round);
-        if (rec.status === 'unavailable') unavailable.add(variant.name);
-        runs.push(rec);
-        ctx.log(`relay ${describeRun(rec)}`);
+    // The harness itself moves to the generator's core: nothing but the server runs on its core.
+    await whilePinned(ctx.cpus.generator, async () => {
+      for (let round = 1; round <= plan.rounds; round++) {
+        for (const variant of VARIANTS) {
+          if (unavailable.has(variant.name)) continue;
+          const rec = await runOnce(ctx, plan, variant, round);
+          if (rec.status === 'unavailable') unavailable.add(variant.name);
+          runs.push(rec);
+          ctx.log(`relay ${describeRun(rec)}`);
+        }
       }
-    }
+    });
     return buildResult(ctx, plan, runs);
   },
 };
