@@ -36,7 +36,7 @@ import { Pipeline, type Filter, type Verdict } from '../filters/pipeline.ts';
 import { alwaysRuns, configurePipeline } from './pipeline-config.ts';
 import { createKeywordFilter, compileUserFilter } from '../filters/keyword/index.ts';
 import { createSpamFilter } from '../filters/spam/spam-filter.ts';
-import { Lru } from '../filters/spam/lru.ts';
+import { ItemLru, Lru, type LruItem } from '../filters/spam/lru.ts';
 import { createImageFilter } from '../filters/image/image-filter.ts';
 import type { BanksSnapshot } from '../filters/image/banks.ts';
 import { BANKS_KEY, termsSnapshot } from './filter-admin.ts';
@@ -83,6 +83,23 @@ const PUBLISH_HOOK_MAX_BODY = 16 * 1024;
 
 /** A livestream frame's check: decode + hash + match (the image filter's own budget is 100 ms). */
 const FRAME_TIMEOUT_MS = 500;
+
+/**
+ * Where a user was last seen on this node: one object per user with the eviction flag on it, the
+ * time in whole seconds (a small integer, not a boxed double); every connecting user has one.
+ */
+class SeenEntry implements LruItem {
+  lruUsed = false;
+  readonly atSec = Math.floor(Date.now() / 1000);
+  constructor(
+    readonly device: string | undefined,
+    readonly ip: string,
+  ) {}
+
+  view(): { device?: string; ip: string; at: number } {
+    return { ...(this.device ? { device: this.device } : {}), ip: this.ip, at: this.atSec * 1000 };
+  }
+}
 
 /** Message authors remembered per node for reports (a report names a recent message). */
 const RECENT_AUTHORS = 200_000;
@@ -156,7 +173,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const adminConns = new Set<Conn>();
   /** Where each user was last seen on this node (device, IP), for moderators and IP bans. */
   const SEEN_KEEP = 100_000;
-  const seen = new Lru<string, { device?: string; ip?: string; at: number }>(SEEN_KEEP);
+  const seen = new ItemLru<string, SeenEntry>(SEEN_KEEP);
   let accepting = true;
   let rooms!: Rooms;
   const deliverNoticeLocally = (userId: string, notice: Notice) => {
@@ -311,7 +328,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         ...(refusal.until ? { until: refusal.until } : {}),
       });
     }
-    seen.set(identity.id, { ...(identity.device ? { device: identity.device } : {}), ip: meta.ip, at: Date.now() });
+    seen.add(identity.id, new SeenEntry(identity.device, meta.ip));
     log.debug({ user: identity.id, door: meta.door, ns }, 'handshake accepted');
     return identity;
   }
@@ -398,7 +415,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     config,
     sharedConfig,
     streams,
-    seen: (userId) => seen.peek(userId),
+    seen: (userId) => seen.peek(userId)?.view(),
     async collectKillAcks(streamId, windowMs) {
       const acks: KillAck[] = [];
       killAcks.set(streamId, acks);

@@ -61,6 +61,19 @@ describe('admin doors', () => {
     expect((await modRaw.request('user:get', { userId: '' })).error.code).toBe('invalid');
     expect(mod.connected).toBe(true);
   });
+
+  it('user:get says where the user was last seen on that node (ip, time in ms), nothing else', async () => {
+    const user = uid('seen');
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    const c = await raw(B.port, await token(user));
+    const info = await modRaw.request('user:get', { userId: user });
+    expect(info.ok).toBe(true);
+    expect(Object.keys(info.seen).sort()).toEqual(['at', 'ip']);
+    expect(info.seen.ip).toMatch(/127\.0\.0\.1/);
+    expect(info.seen.at).toBeGreaterThanOrEqual(before);
+    expect(info.seen.at).toBeLessThanOrEqual(Date.now());
+    c.close();
+  });
 });
 
 describe('sanctions on every node', () => {
