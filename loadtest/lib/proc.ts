@@ -350,7 +350,7 @@ export async function startRedisServer(ctx: { repoRoot: string; tmpDir: string; 
     logFile: join(ctx.tmpDir, logName),
   });
   try {
-    await waitForRedis(port, child);
+    await waitRedisPing(port, { gone: () => (child.exitStatus ? child.tail() : undefined) });
   } catch (e) {
     await child.stop();
     throw e;
@@ -358,10 +358,17 @@ export async function startRedisServer(ctx: { repoRoot: string; tmpDir: string; 
   return { child, port };
 }
 
-async function waitForRedis(port: number, child: ManagedChild): Promise<void> {
-  const until = Date.now() + 10_000;
+/**
+ * Resolves once a redis-server on 127.0.0.1:`port` answers PING; rejects after `deadlineMs`, or
+ * at once when `gone()` says the process is no longer there (its reason). Shared with the test
+ * helper (test/helpers/redis-server.ts).
+ */
+export async function waitRedisPing(port: number, opts: { deadlineMs?: number; gone?: () => string | undefined } = {}): Promise<void> {
+  const deadlineMs = opts.deadlineMs ?? 10_000;
+  const until = Date.now() + deadlineMs;
   for (;;) {
-    if (child.exitStatus) throw new Error(`redis-server exited before it was ready:\n${child.tail()}`);
+    const why = opts.gone?.();
+    if (why) throw new Error(`redis-server exited before it was ready:\n${why}`);
     const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     c.on('error', () => {});
     try {
@@ -371,7 +378,7 @@ async function waitForRedis(port: number, child: ManagedChild): Promise<void> {
       return;
     } catch {
       c.disconnect();
-      if (Date.now() > until) throw new Error(`redis-server on ${port} not ready within 10 s`);
+      if (Date.now() > until) throw new Error(`redis-server on ${port} not ready within ${deadlineMs / 1000} s`);
       await sleep(50);
     }
   }

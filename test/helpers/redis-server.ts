@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
+import { waitRedisPing } from '../../loadtest/lib/proc.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -28,23 +28,6 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-async function waitReady(port: number, deadlineMs = 10_000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    c.on('error', () => {});
-    try {
-      await c.connect();
-      await c.ping();
-      c.disconnect();
-      return;
-    } catch {
-      c.disconnect();
-      if (Date.now() > until) throw new Error(`redis-server on ${port} did not become ready`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
@@ -55,7 +38,7 @@ export async function startRedis(): Promise<RedisServer> {
     const failed = new Promise<never>((_, reject) => {
       proc.once('error', (e) => reject(new Error(`cannot start redis-server (is it installed? apt-get install -y redis-server): ${e.message}`)));
     });
-    await Promise.race([waitReady(port), failed]);
+    await Promise.race([waitRedisPing(port), failed]);
   };
   const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
   await launch();
