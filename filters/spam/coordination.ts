@@ -107,6 +107,8 @@ export interface Shipment {
 
 const EMPTY_KEY = -1;
 const BIN16 = 0xffff;
+/** A loose sighting waiting to be shipped: its BANDS band keys, userId, at, room, msgId, signature. */
+const LOOSE_FIELDS = BANDS + 5;
 /** Int32s per sketch slot, and their meaning. */
 const SLOT = 4;
 const S_KEY = 0;
@@ -140,8 +142,8 @@ export class Coordination {
   /** Origin of the slots' last-seen times (the first time this sketch was given). */
   private epoch = NaN;
   private readonly dirty = new Set<CoordEntry>();
-  /** Sightings of texts without an entry, waiting for the sync: keys ×BANDS, userId, at, room, msgId. */
-  private loose: (string | number)[] = [];
+  /** Sightings of texts without an entry, waiting for the sync: LOOSE_FIELDS values each. */
+  private loose: (string | number | Signature)[] = [];
   private readonly keys = new Array<number>(BANDS).fill(0);
 
   constructor(
@@ -222,9 +224,11 @@ export class Coordination {
           slots[s + S_KEY] = keys[b]!;
           slots[s + S_SEQ] = seq;
         }
-        if (this.clustered && this.loose.length < this.capacity.pendingMessages * (BANDS + 4)) {
+        if (this.clustered && this.loose.length < this.capacity.pendingMessages * LOOSE_FIELDS) {
           for (let b = 0; b < BANDS; b++) this.loose.push(keys[b]!);
-          this.loose.push(userId, now, room, msgId);
+          // The signature stays here (it is not shipped): an entry the cluster's answer makes
+          // from this sighting takes it as its representative.
+          this.loose.push(userId, now, room, msgId, sig.slice());
         }
         return undefined;
       }
@@ -341,22 +345,23 @@ export class Coordination {
       // Under every band key: a node whose entry for a variant of this text shares any band merges the same members.
       for (const k of e.keys) out.push({ field: String(k), sightings: s, merge: (json, now) => this.mergeRemote(e, json, now) });
     }
-    const per = BANDS + 4;
-    const byKey = new Map<number, { sightings: (string | number)[]; keys: number[] }>();
+    const per = LOOSE_FIELDS;
+    const byKey = new Map<number, { sightings: (string | number)[]; keys: number[]; sig: Signature }>();
     let i = 0;
     const loose = this.loose;
     for (; i + per <= loose.length; i += per) {
       if (out.length + byKey.size + BANDS > maxFields) break;
       const keys = loose.slice(i, i + BANDS) as number[];
-      const sighting = loose.slice(i + BANDS, i + per);
+      const sighting = loose.slice(i + BANDS, i + per - 1) as (string | number)[];
+      const sig = loose[i + per - 1] as Signature;
       for (const k of keys) {
         let g = byKey.get(k);
-        if (!g) byKey.set(k, (g = { sightings: [], keys }));
+        if (!g) byKey.set(k, (g = { sightings: [], keys, sig }));
         for (const x of sighting) g.sightings.push(x);
       }
     }
     this.loose = i >= loose.length ? [] : loose.slice(i);
-    for (const [k, g] of byKey) out.push({ field: String(k), sightings: g.sightings, merge: (json, now) => this.mergeLoose(g.keys, json, now) });
+    for (const [k, g] of byKey) out.push({ field: String(k), sightings: g.sightings, merge: (json, now) => this.mergeLoose(g.keys, g.sig, json, now) });
     // One shipment per field: the script reads every field before it writes, so a field sent
     // twice in one sync would keep only its last copy's sightings.
     const byField = new Map<string, Shipment>();
@@ -386,19 +391,25 @@ export class Coordination {
     this.loose = [];
   }
 
-  /** The cluster's sightings of a text this node has no entry for: an entry once ≥ 2 users. */
-  private mergeLoose(keys: number[], json: string, now: number): void {
+  /**
+   * The cluster's sightings of a text this node has no entry for: an entry once ≥ 2 users, with
+   * the local message's signature `sig` as its representative. Sightings carry band keys only,
+   * so the members may include texts that merely share one band; the representative keeps a
+   * later local message from joining unless it is similar to the local one (without it, any
+   * message sharing one band joined, and chance band collisions grew into "coordinated" groups).
+   */
+  private mergeLoose(keys: number[], sig: Signature, json: string, now: number): void {
     const remote = parseMembers(json, now - this.limits.coordWindowMs);
     if (remote.length < 2) return;
     let e: CoordEntry | undefined;
     for (const k of keys) {
       const c = this.entries.peek(k);
-      if (c !== undefined && c.lastAt >= now - this.limits.coordWindowMs) {
+      if (c !== undefined && c.lastAt >= now - this.limits.coordWindowMs && (c.rep === undefined || similarityAtLeast(c.rep, sig, this.limits.coordJaccard) >= 0)) {
         e = c;
         break;
       }
     }
-    e ??= this.promote(keys, undefined, now);
+    e ??= this.promote(keys, sig, now);
     this.absorb(e, remote);
   }
 
