@@ -107,8 +107,9 @@ export interface Shipment {
 
 const EMPTY_KEY = -1;
 const BIN16 = 0xffff;
-/** A loose sighting waiting to be shipped: its BANDS band keys, userId, at, room, msgId, signature. */
-const LOOSE_FIELDS = BANDS + 5;
+/** A loose sighting waiting to be shipped, flat: its BANDS band keys, userId, at, room, msgId,
+ *  then its SIG_BINS signature bins (kept here, not shipped). */
+const LOOSE_FIELDS = BANDS + 4 + SIG_BINS;
 /** Int32s per sketch slot, and their meaning. */
 const SLOT = 4;
 const S_KEY = 0;
@@ -143,7 +144,7 @@ export class Coordination {
   private epoch = NaN;
   private readonly dirty = new Set<CoordEntry>();
   /** Sightings of texts without an entry, waiting for the sync: LOOSE_FIELDS values each. */
-  private loose: (string | number | Signature)[] = [];
+  private loose: (string | number)[] = [];
   private readonly keys = new Array<number>(BANDS).fill(0);
 
   constructor(
@@ -226,9 +227,10 @@ export class Coordination {
         }
         if (this.clustered && this.loose.length < this.capacity.pendingMessages * LOOSE_FIELDS) {
           for (let b = 0; b < BANDS; b++) this.loose.push(keys[b]!);
-          // The signature stays here (it is not shipped): an entry the cluster's answer makes
-          // from this sighting takes it as its representative.
-          this.loose.push(userId, now, room, msgId, sig.slice());
+          this.loose.push(userId, now, room, msgId);
+          // The signature stays here, not shipped, copied bin by bin (no array per message): an
+          // entry the cluster's answer makes from this sighting takes it as its representative.
+          for (let k = 0; k < SIG_BINS; k++) this.loose.push(sig[k]!);
         }
         return undefined;
       }
@@ -352,11 +354,10 @@ export class Coordination {
     for (; i + per <= loose.length; i += per) {
       if (out.length + byKey.size + BANDS > maxFields) break;
       const keys = loose.slice(i, i + BANDS) as number[];
-      const sighting = loose.slice(i + BANDS, i + per - 1) as (string | number)[];
-      const sig = loose[i + per - 1] as Signature;
+      const sighting = loose.slice(i + BANDS, i + BANDS + 4);
       for (const k of keys) {
         let g = byKey.get(k);
-        if (!g) byKey.set(k, (g = { sightings: [], keys, sig }));
+        if (!g) byKey.set(k, (g = { sightings: [], keys, sig: loose.slice(i + BANDS + 4, i + per) as Signature }));
         for (const x of sighting) g.sightings.push(x);
       }
     }
