@@ -126,8 +126,8 @@ export class SanctionIndex {
   private readonly byUser = new Map<string, Sanction[]>();
   private readonly byId = new Map<string, Sanction>();
   private readonly bans = new Map<string, Sanction>(); // 'd:<device>' / 'i:<ip>' → ban
-  /** Ids lifted or expired here: a replayed put (outbox, late wake-up) must not revive them. */
-  /** Ids ended here, most recent kept (bounded: see Lru for why not Map + delete-oldest). */
+  /** Ids lifted or expired here: a replayed put (outbox, late wake-up) must not revive them.
+   *  The most recent are kept (bounded: see Lru for why not a Map that deletes its oldest). */
   private readonly ended = new Lru<string, true>(ENDED_KEEP);
 
   get size(): number {

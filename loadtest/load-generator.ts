@@ -20,7 +20,8 @@ import { SignJWT } from 'jose';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { clockTicksPerSecond, processCpuTicks, processTreeCpuNs } from './lib/cpu.ts';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { waitForFile } from './lib/files.ts';
 import {
   LOADGEN_CONFIG_ENV,
   LOADGEN_CONFIG_FILE_ENV,
@@ -58,20 +59,15 @@ interface ClientEvents {
   onLost(description: string): void;
 }
 
-/** How often, and how long, the generator looks for its config file. */
-const CONFIG_POLL_MS = 10;
+/** How long the generator waits for its config file. */
 const CONFIG_WAIT_MS = 60_000;
 
 async function readConfig(): Promise<LoadGenConfig> {
   const file = process.env[LOADGEN_CONFIG_FILE_ENV];
   if (file) {
-    const until = Date.now() + CONFIG_WAIT_MS;
-    while (!existsSync(file)) {
-      if (Date.now() > until) {
-        console.error(`load-generator: ${file} did not appear within ${CONFIG_WAIT_MS} ms`);
-        process.exit(2);
-      }
-      await new Promise((r) => setTimeout(r, CONFIG_POLL_MS));
+    if (!(await waitForFile(file, CONFIG_WAIT_MS))) {
+      console.error(`load-generator: ${file} did not appear within ${CONFIG_WAIT_MS} ms`);
+      process.exit(2);
     }
     return JSON.parse(readFileSync(file, 'utf8')) as LoadGenConfig;
   }

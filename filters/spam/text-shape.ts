@@ -80,11 +80,11 @@ export function analyzeShape(text: string, out: TextShape = emptyShape()): TextS
         upper++;
       } else if (c >= 97 && c <= 122) cased++;
       else if (c === 64 && boundary && i + 1 < n && isNameChar(text.charCodeAt(i + 1))) mentions++;
-      if (maybeLink) {
-        // already known
-      } else if (c === 46) maybeLink = dotMayLink(text, i);
-      else if (c === 47) maybeLink = text.charCodeAt(i + 1) === 47;
-      else if ((c | 32) === 100 && (text.charCodeAt(i + 1) | 32) === 111 && (text.charCodeAt(i + 2) | 32) === 116) maybeLink = true;
+      if (!maybeLink) {
+        if (c === 46) maybeLink = dotMayLink(text, i);
+        else if (c === 47) maybeLink = text.charCodeAt(i + 1) === 47;
+        else if ((c | 32) === 100 && (text.charCodeAt(i + 1) | 32) === 111 && (text.charCodeAt(i + 2) | 32) === 116) maybeLink = true;
+      }
     } else if (c === 0x3002 || c === 0xff0e || c === 0xff61 || c === 0xfe52) {
       maybeLink = true; // ideographic / full-width stops
     } else if ((c >= 0xc0 && c < 0x590) || (c >= 0xff21 && c <= 0xff5a)) {

@@ -235,12 +235,13 @@ function pinned(cpu: number | undefined, command: string, args: string[]): [stri
 }
 
 /**
- * Pins a running process, every thread it has, to `cpu` (threads it starts later inherit it).
+ * Pins a running process, every thread it has, to `cpus` (one CPU or a taskset list such as
+ * "0,1"; threads it starts later inherit it).
  * For servers that may start up on any core and are pinned before anything is measured.
  */
-export function pinNow(pid: number, cpu: number | undefined): void {
-  if (cpu === undefined || !hasTaskset()) return;
-  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+export function pinNow(pid: number, cpus: number | string | undefined): void {
+  if (cpus === undefined || !hasTaskset()) return;
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpus), String(pid)], { stdio: 'ignore' });
 }
 
 /**
@@ -251,11 +252,11 @@ export function pinNow(pid: number, cpu: number | undefined): void {
 export async function whilePinned<T>(cpu: number | undefined, fn: () => Promise<T>): Promise<T> {
   const all = allowedCpus();
   if (cpu === undefined || !hasTaskset() || all.length === 0) return fn();
-  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  pinNow(process.pid, String(cpu));
   try {
     return await fn();
   } finally {
-    execFileSync('taskset', ['-a', '-p', '-c', all.join(','), String(process.pid)], { stdio: 'ignore' });
+    pinNow(process.pid, all.join(','));
   }
 }
 

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../lib/files.ts';
 import { LOADGEN_CONFIG_FILE_ENV, RESULT_PREFIX, type LoadGenConfig, type LoadGenResult } from '../lib/relay-load.ts';
 import { describeExit, findFreePort, invalidRunsMarkdown, ManagedChild, sleep, waitReady, whilePinned } from '../lib/proc.ts';
 import { addSpread, cell, fmt, round4, roundRatios, spread, type Spread } from '../lib/stats.ts';
@@ -250,7 +251,7 @@ function startGenerator(ctx: BenchContext, variant: VariantName, configFile: str
 }
 
 async function runGenerator(child: ManagedChild, cfg: LoadGenConfig, configFile: string): Promise<LoadGenResult> {
-  writeFileSync(configFile, JSON.stringify(cfg));
+  writeFileAtomic(configFile, JSON.stringify(cfg));
   let result: LoadGenResult | undefined;
   child.onLine((line, stream) => {
     if (stream === 'stdout' && line.startsWith(RESULT_PREFIX)) {

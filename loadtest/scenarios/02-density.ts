@@ -34,6 +34,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { waitForFile } from '../lib/files.ts';
 import { describeExit, findFreePort, invalidRunsMarkdown, ManagedChild, sleep, waitReady } from '../lib/proc.ts';
 import { addSpread, cell, fmt, round4, roundRatios, spread, type Spread } from '../lib/stats.ts';
 import type { BenchContext, Figures, Scenario, ScenarioResult } from '../lib/types.ts';
@@ -140,9 +141,6 @@ interface ClientConfig {
    *  once this file exists: its start-up overlaps the warm-up instead of following it. */
   goFile?: string;
 }
-
-/** How often a client waiting for its go file looks for it. */
-const GO_POLL_MS = 10;
 
 interface ConnectedReport {
   count: number;
@@ -950,7 +948,8 @@ async function runClient(cfg: ClientConfig): Promise<void> {
     });
 
   const open = cfg.client === 'raw' ? openRaw : openSocketio;
-  if (cfg.goFile) while (!existsSync(cfg.goFile)) await new Promise((r) => setTimeout(r, GO_POLL_MS));
+  // No cap here: the client's hold cap ends it whatever happens.
+  if (cfg.goFile) await waitForFile(cfg.goFile, cfg.holdCapMs);
   const t0 = performance.now();
   const timer = setTimeout(() => fail(`${cfg.count} connections not up within ${cfg.connectTimeoutMs} ms`), cfg.connectTimeoutMs);
   let next = 0;
